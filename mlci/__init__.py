@@ -1,0 +1,5 @@
+"""mlci: CI/CD discipline for machine-learning models."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

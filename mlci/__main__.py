@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from mlci.cli import main
+
+main()

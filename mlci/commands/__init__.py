@@ -1,0 +1,1 @@
+"""One click command per step: parse options, call one function, exit."""

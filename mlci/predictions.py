@@ -1,0 +1,162 @@
+"""A table of labelled predictions, read from a file or made by running a model.
+
+Columns are checked only when a test needs them, so a data-only run does not
+demand a target column, and every error names the file and the column."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from mlci.config import Columns
+from mlci.errors import InputError
+from mlci.tables import file_digest, labels, numbers, read_table, require_column
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from mlci.registry.model import LoadedModel
+
+
+@dataclass
+class Predictions:
+    source: str  # the file the rows came from (the data file when a model predicted)
+    frame: pd.DataFrame
+    columns: Columns
+    task: str | None
+    positive_label: object = None
+    model: LoadedModel | None = None
+    inputs: dict[str, str] = field(default_factory=dict)  # role → sha256 digest
+
+    @cached_property
+    def y_true(self) -> np.ndarray:
+        why = "the target, set by columns.target"
+        if self.task == "regression":
+            return numbers(self.frame, self.columns.target, self.source, why)
+        return labels(self.frame, self.columns.target, self.source, why)
+
+    @cached_property
+    def y_score(self) -> np.ndarray | None:
+        if self.model is not None:
+            return self._model_scores
+        if self.columns.score not in self.frame.columns:
+            return None
+        return numbers(self.frame, self.columns.score, self.source,
+                       "the positive-class probability, set by columns.score", probability=True)
+
+    @cached_property
+    def y_pred(self) -> np.ndarray:
+        if self.model is not None:
+            return self._model_predictions
+        why = "the prediction, set by columns.prediction"
+        if self.task == "regression":
+            return numbers(self.frame, self.columns.prediction, self.source, why)
+        if self.columns.prediction not in self.frame.columns and self.task == "binary" \
+                and self.y_score is not None:
+            return self._threshold(self.y_score)
+        return labels(self.frame, self.columns.prediction, self.source, why)
+
+    @cached_property
+    def positive(self) -> object:
+        """The positive label of a binary task: configured, else True for bools, else 1."""
+        import numpy as np
+
+        present = np.unique(np.asarray(self.y_true))
+        if len(present) > 2:
+            shown = ", ".join(map(repr, present[:5].tolist()))
+            raise InputError(f"{self.source}: column {self.columns.target!r} has {len(present)} "
+                             f"distinct labels ({shown}, …) but task is binary; "
+                             "set task: multiclass")
+        if self.positive_label is not None:
+            wanted = self.positive_label
+        elif present.dtype == bool:
+            wanted = True
+        else:
+            wanted = 1
+        if wanted not in present.tolist():
+            shown = ", ".join(map(repr, present.tolist()))
+            raise InputError(f"{self.source}: positive label {wanted!r} not found in column "
+                             f"{self.columns.target!r} (labels: {shown}); set positive_label "
+                             "in the config")
+        return wanted
+
+    def check_label_types(self) -> None:
+        """Labels and predictions of different kinds (\"1\" vs 1) would silently never match."""
+        if self.task == "regression":
+            return
+        true_kind, pred_kind = _kind(self.y_true), _kind(self.y_pred)
+        if true_kind != pred_kind:
+            raise InputError(f"{self.source}: column {self.columns.target!r} holds {true_kind} "
+                             f"labels but the predictions hold {pred_kind} labels; expected the "
+                             "same kind")
+
+    @cached_property
+    def _model_output(self) -> tuple[np.ndarray, np.ndarray | None]:
+        import numpy as np
+
+        assert self.model is not None
+        drop = [self.columns.target, *([self.columns.id] if self.columns.id else [])]
+        features = self.model.features(self.frame, drop)
+        raw = self.model.predict(features)
+        if hasattr(raw, "columns") and self.columns.prediction in raw.columns:
+            score = raw[self.columns.score].to_numpy(float) \
+                if self.columns.score in raw.columns else None
+            return raw[self.columns.prediction].to_numpy(), score
+        prediction = np.asarray(raw)
+        if prediction.ndim == 2 and prediction.shape[1] == 1:
+            prediction = prediction[:, 0]
+        score = None
+        if self.task == "binary":
+            score = self.model.predict_scores(features, self.positive)
+        return prediction, score
+
+    @property
+    def _model_predictions(self) -> np.ndarray:
+        return self._model_output[0]
+
+    @property
+    def _model_scores(self) -> np.ndarray | None:
+        return self._model_output[1]
+
+    def _threshold(self, score: np.ndarray) -> np.ndarray:
+        """Binary predictions from scores at 0.5, when the file has scores only."""
+        import numpy as np
+
+        present = np.unique(self.y_true)
+        negative = next((v for v in present.tolist() if v != self.positive), None)
+        return np.where(score >= 0.5, self.positive, negative)
+
+
+def _kind(values: np.ndarray) -> str:
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(values):
+        return "boolean"
+    if pd.api.types.is_numeric_dtype(values):
+        return "numeric"
+    return "text"
+
+
+def from_file(path: str, columns: Columns, task: str | None, positive_label: object,
+              role: str = "predictions") -> Predictions:
+    frame = read_table(path)
+    return Predictions(source=path, frame=frame, columns=columns, task=task,
+                       positive_label=positive_label, inputs={role: file_digest(path)})
+
+
+def from_model(uri: str, data_path: str, columns: Columns, task: str | None,
+               positive_label: object) -> Predictions:
+    from mlci.registry import model as registry_model
+
+    frame = read_table(data_path)
+    require_column(frame, columns.target, data_path, "the target, set by columns.target")
+    loaded = registry_model.load(uri)
+    return Predictions(source=data_path, frame=frame, columns=columns, task=task,
+                       positive_label=positive_label, model=loaded,
+                       inputs={"data": file_digest(data_path)})
+
+
+def describe(values: Any) -> str:
+    return f"{values:.4g}" if isinstance(values, float) else str(values)

@@ -1,0 +1,113 @@
+"""Reading prediction and data files (CSV, Parquet, JSON Lines) into DataFrames,
+and the column checks every step needs before it computes anything.
+
+Every failure names the file and the column, because "KeyError: 'y_true'"
+is not something a user can act on from a CI log."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlci.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
+           ".ndjson": "jsonl", ".json": "jsonl"}
+
+
+def read_table(path: str) -> pd.DataFrame:
+    import pandas as pd
+
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"{path}: file not found")
+    kind = FORMATS.get(file.suffix.lower())
+    if kind is None:
+        raise InputError(f"{path}: unknown file type {file.suffix!r}; expected one of "
+                         + ", ".join(sorted(FORMATS)))
+    if file.stat().st_size == 0:
+        raise InputError(f"{path}: file is empty")
+    try:
+        if kind == "csv":
+            frame = pd.read_csv(file)
+        elif kind == "parquet":
+            frame = pd.read_parquet(file)
+        else:
+            frame = pd.read_json(file, lines=True)
+    except Exception as exc:  # pandas raises many types for unreadable input
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{path}: cannot read as {kind}: {first}") from exc
+    if len(frame) == 0:
+        raise InputError(f"{path}: file has no rows")
+    return frame
+
+
+def file_digest(path: str) -> str:
+    """sha256 of the file's bytes: what `subject.inputs` records so gates can
+    refuse a pass earned on other data."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return f"sha256:{digest.hexdigest()}"
+
+
+def require_column(frame: pd.DataFrame, column: str, path: str, why: str) -> pd.Series[Any]:
+    if column not in frame.columns:
+        present = ", ".join(map(str, frame.columns[:12]))
+        more = ", …" if len(frame.columns) > 12 else ""
+        raise InputError(f"{path}: column {column!r} not found ({why}); "
+                         f"columns are: {present}{more}")
+    series: pd.Series[Any] = frame[column]
+    return series
+
+
+def labels(frame: pd.DataFrame, column: str, path: str, why: str) -> np.ndarray:
+    """A label column: no missing values allowed (a missing label is not a class)."""
+    series = require_column(frame, column, path, why)
+    missing = int(series.isna().sum())
+    if missing:
+        raise InputError(f"{path}: column {column!r} has {missing} missing value(s) "
+                         f"in row(s) {_rows(series.isna())}; expected a label in every row")
+    return series.to_numpy()
+
+
+def numbers(frame: pd.DataFrame, column: str, path: str, why: str, *,
+            probability: bool = False) -> np.ndarray:
+    """A numeric column: finite numbers only, and within [0, 1] for probabilities."""
+    import numpy as np
+    import pandas as pd
+
+    series = require_column(frame, column, path, why)
+    if not (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)):
+        bad = pd.to_numeric(series, errors="coerce").isna() & series.notna()
+        example = series[bad].iloc[0] if bad.any() else series.dtype
+        raise InputError(f"{path}: column {column!r} must be numeric; found {example!r} "
+                         f"in row {_rows(bad) or '?'}")
+    values = series.to_numpy(dtype=float, na_value=np.nan)
+    bad_mask = ~np.isfinite(values)
+    if bad_mask.any():
+        kind = "NaN" if np.isnan(values[bad_mask][0]) else "inf"
+        raise InputError(f"{path}: column {column!r} has {int(bad_mask.sum())} {kind}/missing "
+                         f"value(s) in row(s) {_rows(bad_mask)}; expected finite numbers")
+    if probability:
+        outside = (values < 0) | (values > 1)
+        if outside.any():
+            raise InputError(f"{path}: column {column!r} has {int(outside.sum())} value(s) "
+                             f"outside [0, 1] in row(s) {_rows(outside)} (first: "
+                             f"{values[outside][0]!r}); expected probabilities")
+    return values
+
+
+def _rows(mask: Any, limit: int = 5) -> str:
+    """1-based data row numbers of the first few offending rows."""
+    import numpy as np
+
+    index = np.flatnonzero(np.asarray(mask))
+    shown = ", ".join(str(i + 1) for i in index[:limit])
+    return shown + (", …" if len(index) > limit else "")

@@ -1,0 +1,83 @@
+"""`mlci validate`: run the model and data tests of the config.
+
+Which table each test reads: metric and fairness tests read the predictions
+(from `--predictions`, or made by running `--model` on `--data`); data tests
+read `--data` when given, else the predictions file; latency and size tests
+need `--model`. A test whose input was not given is reported as `skip`,
+never silently dropped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mlci.config import Config
+from mlci.errors import InputError
+from mlci.predictions import Predictions, from_file, from_model
+from mlci.result import Check, Result
+from mlci.tables import read_table
+from mlci.validate import data_checks, metric_checks, model_checks
+from mlci.validate.naming import Namer
+
+
+@dataclass(frozen=True)
+class Inputs:
+    predictions: str | None = None
+    model: str | None = None
+    data: str | None = None
+
+
+def run(config: Config, inputs: Inputs) -> Result:
+    if inputs.model and not inputs.data:
+        raise InputError("--model needs --data: the rows to run the model on")
+    if not (inputs.predictions or inputs.model or inputs.data):
+        raise InputError("nothing to validate: pass --predictions FILE, or --model URI "
+                         "--data FILE, or --data FILE for data tests only")
+    preds = _predictions(config, inputs)
+    data_frame, data_source = _data_table(inputs, preds)
+    namer = Namer()
+    checks: list[Check] = []
+    for index, test in enumerate(config.tests):
+        location = config.location("tests", index)
+        kind = next(k for k in ("metric", "fairness", "column", "row_count", "latency",
+                                "model_size_mb") if k in test)
+        if kind in ("metric", "fairness"):
+            found = metric_checks.run(kind, test, preds, config, location)
+        elif kind in ("column", "row_count"):
+            found = data_checks.run(kind, test, data_frame, data_source, location)
+        else:
+            found = model_checks.run(kind, test, preds, location)
+        checks += [namer.unique(check) for check in found]
+    subject: dict[str, Any] = {"model": inputs.model, "inputs": preds.inputs if preds else {}}
+    if preds is None and inputs.data:
+        from mlci.tables import file_digest
+
+        subject["inputs"] = {"data": file_digest(inputs.data)}
+    return Result(step="validate", checks=checks, summary=_summary(checks), subject=subject)
+
+
+def _predictions(config: Config, inputs: Inputs) -> Predictions | None:
+    positive = config.data.get("positive_label")
+    if inputs.model and inputs.data:
+        return from_model(inputs.model, inputs.data, config.columns, config.task, positive)
+    if inputs.predictions:
+        return from_file(inputs.predictions, config.columns, config.task, positive)
+    return None
+
+
+def _data_table(inputs: Inputs, preds: Predictions | None) -> tuple[Any, str | None]:
+    if preds is not None and (inputs.data is None or preds.source == inputs.data):
+        return preds.frame, preds.source
+    if inputs.data:
+        return read_table(inputs.data), inputs.data
+    return None, None
+
+
+def _summary(checks: list[Check]) -> str:
+    counts = {s: sum(c.status == s for c in checks) for s in ("pass", "fail", "warn", "skip")}
+    if not checks:
+        return "no tests configured"
+    parts = [f"{counts['pass']} of {len(checks)} checks passed"]
+    parts += [f"{counts[s]} {word}" for s, word in
+              (("fail", "failed"), ("warn", "warned"), ("skip", "skipped")) if counts[s]]
+    return ", ".join(parts)
