@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mlci.config import Columns
 from mlci.errors import InputError
@@ -126,7 +126,7 @@ class Predictions:
 
         present = np.unique(self.y_true)
         negative = next((v for v in present.tolist() if v != self.positive), None)
-        return np.where(score >= 0.5, self.positive, negative)
+        return np.where(score >= 0.5, np.asarray(self.positive), np.asarray(negative))
 
 
 def _kind(values: np.ndarray) -> str:
@@ -157,6 +157,3 @@ def from_model(uri: str, data_path: str, columns: Columns, task: str | None,
                        positive_label=positive_label, model=loaded,
                        inputs={"data": file_digest(data_path)})
 
-
-def describe(values: Any) -> str:
-    return f"{values:.4g}" if isinstance(values, float) else str(values)

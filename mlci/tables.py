@@ -88,7 +88,7 @@ def numbers(frame: pd.DataFrame, column: str, path: str, why: str, *,
         bad = pd.to_numeric(series, errors="coerce").isna() & series.notna()
         example = series[bad].iloc[0] if bad.any() else series.dtype
         raise InputError(f"{path}: column {column!r} must be numeric; found {example!r} "
-                         f"in row {_rows(bad) or '?'}")
+                         f"in row(s) {_rows(bad)}")
     values = series.to_numpy(dtype=float, na_value=np.nan)
     bad_mask = ~np.isfinite(values)
     if bad_mask.any():
@@ -100,7 +100,7 @@ def numbers(frame: pd.DataFrame, column: str, path: str, why: str, *,
         if outside.any():
             raise InputError(f"{path}: column {column!r} has {int(outside.sum())} value(s) "
                              f"outside [0, 1] in row(s) {_rows(outside)} (first: "
-                             f"{values[outside][0]!r}); expected probabilities")
+                             f"{float(values[outside][0])!r}); expected probabilities")
     return values
 
 

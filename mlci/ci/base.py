@@ -35,15 +35,15 @@ class Platform(ABC):
     def set_outputs(self, step: str, outputs: Mapping[str, str], out_dir: Path) -> None:
         """Expose step outputs (`verdict`, `result-path`, …) to later steps or jobs."""
 
-    def write_summary(self, markdown: str) -> None:
+    def write_summary(self, markdown: str) -> None:  # noqa: B027 - optional hook
         """Show the step's markdown where the platform shows summaries (no-op by default)."""
 
-    def annotate(self, level: Level, message: str, file: str | None = None,
+    def annotate(self, level: Level, message: str, file: str | None = None,  # noqa: B027
                  line: int | None = None) -> None:
         """Attach a message to a file line in the platform's UI (no-op where there is
         none: the step's own log lines already say it)."""
 
-    def mask(self, secret: str) -> None:
+    def mask(self, secret: str) -> None:  # noqa: B027 - optional hook
         """Keep a secret out of the log (no-op where the platform cannot)."""
 
     @abstractmethod

@@ -11,9 +11,11 @@ EXAMPLES = """\b
 Examples:
   # a predictions file with y_true, y_pred (and y_score) columns
   mlci validate --predictions eval/predictions.parquet
+
 \b
   # run an MLflow model on a data file (enables latency and size tests)
   mlci validate --model model/ --data eval/holdout.csv
+
 \b
   # data tests only, on a training file
   mlci validate --config data-tests.yml --data data/train.parquet

@@ -31,6 +31,7 @@ def run(kind: str, test: dict[str, Any], frame: pd.DataFrame | None, source: str
 
 def _row_count(name: str, bounds: dict[str, int], rows: int, location: Location | None) -> Check:
     low, high = bounds.get("min"), bounds.get("max")
+    threshold: int | None
     if low is not None and rows < low:
         status, threshold, message = "fail", low, f"{rows} rows is below the minimum {low}"
     elif high is not None and rows > high:

@@ -69,9 +69,11 @@ def _bounded(name: str, test: dict[str, Any], value: float, location: Location |
     low, high = test.get("min"), test.get("max")
     status: Status = "pass"
     if low is not None and value < low:
-        status, threshold, message = "fail", low, f"{metric} {fmt(value)} is below the minimum {low}"
+        status, threshold = "fail", low
+        message = f"{metric} {fmt(value)} is below the minimum {low}"
     elif high is not None and value > high:
-        status, threshold, message = "fail", high, f"{metric} {fmt(value)} is above the maximum {high}"
+        status, threshold = "fail", high
+        message = f"{metric} {fmt(value)} is above the maximum {high}"
     else:
         threshold = low if low is not None else high
         bounds = " and ".join(s for s in (f">= {low}" if low is not None else "",
