@@ -36,7 +36,7 @@ def validate(**kwargs: Any) -> None:
     Writes <out>/validate.json, validate.junit.xml and validate.md; exits 1
     when a test fails.
     """
-    from mlci.steps import validate_step
+    from mlci.validate.step import validate_step
 
     shared = common(kwargs)
     sys.exit(validate_step(shared, predictions=kwargs["predictions"], model=kwargs["model"],

@@ -1,5 +1,4 @@
-"""The function behind each CLI command: load the config, run the step's logic,
-hand the Result to the runner. Plain values in, an exit code out."""
+"""The function behind `mlci validate`: plain values in, an exit code out."""
 
 from __future__ import annotations
 
