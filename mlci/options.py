@@ -23,8 +23,12 @@ def env_name(flag: str) -> str:
     return "MLCI_" + flag.upper().replace("-", "_")
 
 
-def option(flag: str, **kwargs: Any) -> Callable[[F], F]:
-    return click.option(f"--{flag}", envvar=env_name(flag), show_envvar=True, **kwargs)
+def option(flag: str, *aliases: str, dest: str | None = None,
+           **kwargs: Any) -> Callable[[F], F]:
+    """`--flag` (plus any `aliases`, e.g. DESIGN.md's short names), read also from MLCI_FLAG;
+    the value arrives as the keyword `dest` (default: the flag in snake_case)."""
+    return click.option(f"--{flag}", *aliases, dest or flag.replace("-", "_"),
+                        envvar=env_name(flag), show_envvar=True, **kwargs)
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,11 @@ def numbers(frame: pd.DataFrame, column: str, path: str, why: str, *,
     return values
 
 
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds, so messages show `1`, not `np.int64(1)`."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def _rows(mask: Any, limit: int = 5) -> str:
     """1-based data row numbers of the first few offending rows."""
     import numpy as np

@@ -10,7 +10,7 @@ from mlci.config import Config
 from mlci.errors import InputError
 from mlci.predictions import Predictions
 from mlci.result import Check, Location, Status
-from mlci.tables import require_column
+from mlci.tables import plain, require_column
 
 if TYPE_CHECKING:
     import numpy as np
@@ -93,14 +93,10 @@ def groups(preds: Predictions, column: str) -> list[tuple[Any, np.ndarray]]:
 
     series = require_column(preds.frame, column, preds.source, "a slice/group column")
     codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
-    found = [(_plain(value), codes == i) for i, value in enumerate(uniques)]
+    found = [(plain(value), codes == i) for i, value in enumerate(uniques)]
     if (codes == -1).any():
         found.append(("(missing)", codes == -1))
     return [(value, np.asarray(mask)) for value, mask in found]
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 def _sliced(test: dict[str, Any], preds: Predictions, task: str,

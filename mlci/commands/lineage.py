@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from mlci.options import common, common_options, option
+
+TAG_EXAMPLES = """\b
+Examples:
+  # record data IDs, commit and environment; sign the model
+  mlci lineage tag --data data/train.parquet data/eval/ --model model/ \\
+                   --signing-key keys/mlci-signing.pem
+
+\b
+  # also tag the MLflow run that trained the model
+  mlci lineage tag --data data/ --model model/ --run-id "$RUN_ID" \\
+                   --registry http://127.0.0.1:5000
+"""
+
+VERIFY_EXAMPLES = """\b
+Examples:
+  # in a later job: did any data or model file change? is the signature ours?
+  mlci lineage verify --lineage .mlci/lineage.json --public-key keys/mlci-signing.pub.pem
+"""
+
+KEYGEN_EXAMPLES = """\b
+Examples:
+  mlci lineage keygen --dir keys/
+  # then store keys/mlci-signing.pem as a CI secret (e.g. MLCI_SIGNING_KEY)
+"""
+
+
+@click.group()
+def lineage() -> None:
+    """Record and verify what a model was built from; sign model artifacts.
+
+    tag writes <out>/lineage.json; verify re-hashes everything it names and
+    fails on any change; keygen makes an ECDSA P-256 key pair.
+    """
+
+
+@lineage.command(epilog=TAG_EXAMPLES)
+@option("data", multiple=True, metavar="PATH...",
+        help="Data files or folders the model was built from (one or more).")
+@click.argument("more_data", nargs=-1, metavar="", type=click.Path())
+@option("model", metavar="DIR", help="The model folder (e.g. an MLflow model folder).")
+@option("run-id", metavar="ID", help="Also tag this MLflow run.")
+@option("signing-key", "--key", metavar="PEM",
+        help="Sign the model: a PEM file, or the PEM text (e.g. from a CI secret).")
+@option("param", multiple=True, metavar="KEY=VALUE", help="Extra facts to record (repeatable).")
+@option("no-git", is_flag=True, help="Allow running outside a git checkout (recorded as such).")
+@option("python", metavar="PATH", help="Interpreter whose packages to record "
+        "[default: the one running mlci].")
+@option("registry", metavar="URI", help="MLflow tracking URI for --run-id "
+        "[default: $MLFLOW_TRACKING_URI].")
+@common_options
+def tag(**kwargs: Any) -> None:
+    """Record commit, data snapshot IDs, environment and config; sign the model."""
+    from mlci.lineage.step import tag_step
+
+    shared = common(kwargs)
+    data = [*kwargs["data"], *kwargs["more_data"]]
+    if not data:
+        raise click.UsageError("lineage tag needs --data PATH... (files or folders)")
+    sys.exit(tag_step(shared, data=data, model=kwargs["model"], run_id=kwargs["run_id"],
+                      key=kwargs["signing_key"], params=list(kwargs["param"]),
+                      no_git=kwargs["no_git"], python=kwargs["python"],
+                      registry=kwargs["registry"]))
+
+
+@lineage.command(epilog=VERIFY_EXAMPLES)
+@option("lineage", dest="lineage_path", metavar="FILE", required=True,
+        help="The lineage.json written by `lineage tag`.")
+@option("public-key", metavar="PEM", help="Require a signature by this key (file or PEM text).")
+@common_options
+def verify(**kwargs: Any) -> None:
+    """Re-hash data and model; fail on any changed, added or removed file or a bad signature."""
+    from mlci.lineage.step import verify_step
+
+    shared = common(kwargs)
+    sys.exit(verify_step(shared, lineage_path=kwargs["lineage_path"],
+                         public_key=kwargs["public_key"]))
+
+
+@lineage.command(epilog=KEYGEN_EXAMPLES)
+@option("dir", dest="directory", metavar="DIR", required=True, help="Folder for the key pair.")
+@common_options
+def keygen(**kwargs: Any) -> None:
+    """Write an ECDSA P-256 key pair (mlci-signing.pem, mlci-signing.pub.pem)."""
+    from mlci.lineage.step import keygen_step
+
+    shared = common(kwargs)
+    sys.exit(keygen_step(shared, directory=kwargs["directory"]))
