@@ -24,9 +24,16 @@ def test_every_step_has_a_worked_example(mlci: Any, step: str) -> None:
     assert run.exit_code == 0
     assert "Examples:" in run.stdout
     assert f"mlci {step}" in run.stdout.split("Examples:")[1]
+    assert "\b" not in run.stdout
+
+
+@pytest.mark.parametrize("command", [["validate"], ["compare"], ["lineage", "tag"],
+                                     ["lineage", "verify"], ["lineage", "keygen"]])
+def test_every_command_has_the_shared_options(mlci: Any, command: list[str]) -> None:
+    run = mlci(*command, "--help")
+    assert "Examples:" in run.stdout
     for shared in ("--config FILE", "--out DIR", "--debug", "MLCI_OUT", "default: .mlci"):
         assert shared in run.stdout
-    assert "\b" not in run.stdout
 
 
 def test_version(mlci: Any) -> None:

@@ -32,7 +32,15 @@ Examples:
 """
 
 
-@click.group()
+GROUP_EXAMPLES = """\b
+Examples:
+  mlci lineage keygen --dir keys/
+  mlci lineage tag --data data/train.parquet --model model/ --signing-key keys/mlci-signing.pem
+  mlci lineage verify --lineage .mlci/lineage.json --public-key keys/mlci-signing.pub.pem
+"""
+
+
+@click.group(epilog=GROUP_EXAMPLES)
 def lineage() -> None:
     """Record and verify what a model was built from; sign model artifacts.
 

@@ -1,0 +1,277 @@
+"""GitLab CI/CD components, proven with the real gitlab-ci-local.
+
+The example pipeline (examples/.gitlab-ci.yml) includes the validate component
+exactly as a user would — `component: $CI_SERVER_FQDN/org/mlci/validate@1.0.0` —
+and gitlab-ci-local resolves it offline to this checkout's templates/. Jobs run
+in the shell (no Docker) with the test venv's mlci and python.
+
+The static checks (schema, component rules, no inputs in scripts) need no
+gitlab-ci-local and are not marked e2e."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import mlci
+
+from .gitlab_helpers import (
+    EXAMPLES,
+    GLOBAL_KEYWORDS,
+    TEMPLATES,
+    Pipeline,
+    clean_env,
+    component,
+    fake_mlci_wheel,
+    gitlab_example_project,
+    load_documents,
+    render,
+    run_pipeline,
+    script_lines,
+    tool,
+    used_inputs,
+)
+
+TEMPLATE_FILES = sorted(TEMPLATES.glob("*.yml"))
+STEP_TEMPLATES = [p for p in TEMPLATE_FILES if p.stem != "setup"]
+VALIDATE_JOB = "mlci-validate"
+INSTALLED = re.compile(r"^installing \S+ into ", re.M)  # what setup.yml prints when it installs
+
+
+def test_there_are_templates() -> None:
+    assert TEMPLATES / "validate.yml" in TEMPLATE_FILES
+    assert TEMPLATES / "setup.yml" in TEMPLATE_FILES
+
+
+# --- pipelines in the real gitlab-ci-local -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    return run_pipeline(gitlab_example_project(tmp_path_factory.mktemp("gl") / "good"))
+
+
+@pytest.fixture(scope="module")
+def weak(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    return run_pipeline(gitlab_example_project(tmp_path_factory.mktemp("gl") / "weak"),
+                        "MODEL_VARIANT=weak")
+
+
+@pytest.fixture(scope="module")
+def deploy_fails(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    return run_pipeline(gitlab_example_project(tmp_path_factory.mktemp("gl") / "deploy-fails"),
+                        "DEPLOY_FAIL=1")
+
+
+@pytest.mark.e2e
+def test_good_model_passes_the_whole_pipeline(good: Pipeline) -> None:
+    assert good.returncode == 0, good.describe()
+    statuses = good.statuses
+    assert {"train", VALIDATE_JOB, "verdict", "deploy"} <= set(statuses), good.describe()
+    assert set(statuses.values()) == {"PASS"}, good.describe()
+    log = good.log(VALIDATE_JOB)
+    assert "mlci validate: PASS" in log
+    # the component's install step saw the test venv's mlci of the pinned version
+    assert f"mlci {mlci.__version__} is already on PATH" in log and not INSTALLED.search(log)
+
+
+@pytest.mark.e2e
+def test_dotenv_outputs_reach_downstream_jobs(good: Pipeline) -> None:
+    assert "mlci validate verdict=pass result=.mlci/validate.json" in good.log("verdict"), \
+        good.describe()
+    assert "deploying the model (validate verdict pass)" in good.log("deploy")
+    dotenv = good.artifact(VALIDATE_JOB, ".gitlab-ci-reports/dotenv/.mlci/validate.env")
+    assert "MLCI_VALIDATE_VERDICT=pass" in dotenv.read_text().splitlines()
+
+
+@pytest.mark.e2e
+def test_junit_and_result_documents_are_artifacts(good: Pipeline) -> None:
+    result = good.artifact(VALIDATE_JOB, ".mlci/validate.json")
+    junit = good.artifact(VALIDATE_JOB, ".mlci/validate.junit.xml")
+    assert result.is_file() and junit.is_file(), good.describe()
+    assert good.artifact(VALIDATE_JOB, ".mlci/validate.md").is_file()
+    doc = json.loads(result.read_text())
+    cases = list(ET.parse(junit).getroot().iter("testcase"))
+    assert doc["verdict"] == "pass"
+    assert len(cases) == len(doc["checks"]), "one JUnit test case per check"
+
+
+@pytest.mark.e2e
+def test_weak_model_fails_the_gate_and_nothing_deploys(weak: Pipeline) -> None:
+    assert weak.returncode != 0, weak.describe()
+    statuses = weak.statuses
+    assert statuses.get("train") == "PASS", weak.describe()
+    assert statuses.get(VALIDATE_JOB) == "FAIL", weak.describe()
+    assert "deploy" not in statuses and "rollback" not in statuses, weak.describe()
+    assert "FAIL  accuracy" in weak.log(VALIDATE_JOB)
+    # artifacts are kept on failure, so the verdict still reaches later jobs
+    assert "mlci validate verdict=fail" in weak.log("verdict"), weak.describe()
+    junit = ET.parse(weak.artifact(VALIDATE_JOB, ".mlci/validate.junit.xml")).getroot()
+    assert any(case.find("failure") is not None for case in junit.iter("testcase"))
+
+
+@pytest.mark.e2e
+def test_rollback_job_runs_after_a_failed_deploy(deploy_fails: Pipeline) -> None:
+    statuses = deploy_fails.statuses
+    assert deploy_fails.returncode != 0, deploy_fails.describe()
+    assert statuses.get(VALIDATE_JOB) == "PASS", deploy_fails.describe()
+    assert statuses.get("deploy") == "FAIL", deploy_fails.describe()
+    assert statuses.get("rollback") == "PASS", deploy_fails.describe()
+    assert "rolling back" in deploy_fails.log("rollback")
+
+
+@pytest.mark.e2e
+def test_rollback_job_does_not_run_in_a_green_pipeline(good: Pipeline) -> None:
+    assert "rollback" not in good.statuses, good.describe()
+
+
+# --- the install logic shared by every component (templates/setup.yml) ----------------
+
+
+def _setup_script() -> str:
+    body = component(TEMPLATES / "setup.yml").body
+    lines = body[".mlci-setup"]["before_script"]
+    return "set -eo pipefail\n" + "\n".join(lines) + "\necho \"PATH_AFTER=$PATH\"\n"
+
+
+@pytest.mark.e2e
+def test_setup_skips_installs_reuses_and_refuses_another_version(tmp_path: Path) -> None:
+    script = tmp_path / "setup.sh"
+    script.write_text(_setup_script())
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "python3").symlink_to(sys.executable)
+    bare_path = os.pathsep.join([str(tools), "/usr/bin", "/bin"])
+    version = mlci.__version__
+    wheel = fake_mlci_wheel(tmp_path, version)
+    project = tmp_path / "project"
+    project.mkdir()
+
+    def run(path: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", str(script)], cwd=project, capture_output=True, text=True,
+                              env={**clean_env(path), "PIP_NO_INDEX": "1", **env}, timeout=180)
+
+    # 1. mlci of the pinned version already on PATH: nothing is installed
+    on_path = run(os.pathsep.join([str(Path(sys.executable).parent), bare_path]),
+                  MLCI_INSTALL_VERSION=version)
+    assert on_path.returncode == 0, on_path.stderr
+    assert f"mlci {version} is already on PATH" in on_path.stdout
+    assert not (project / ".cache").exists()
+
+    # 2. no mlci: installed from the given source into .cache/mlci-venv
+    assert subprocess.run(["bash", "-c", "command -v mlci"], env=clean_env(bare_path),
+                          capture_output=True).returncode != 0, "mlci found on the bare PATH"
+    fresh = run(bare_path, MLCI_INSTALL_VERSION=version, MLCI_INSTALL_SOURCE=str(wheel))
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    assert INSTALLED.search(fresh.stdout) and f"mlci, version {version}" in fresh.stdout
+    assert f"PATH_AFTER={project}/.cache/mlci-venv/bin:" in fresh.stdout
+
+    # 3. the venv already holds that version: reused, not reinstalled
+    again = run(bare_path, MLCI_INSTALL_VERSION=version, MLCI_INSTALL_SOURCE=str(wheel))
+    assert again.returncode == 0, again.stderr
+    assert not INSTALLED.search(again.stdout)
+    assert f"mlci {version} is already installed in {project}/.cache/mlci-venv" in again.stdout
+
+    # 4. the source gives another version than the job pins: exit 2, says which
+    other = run(bare_path, MLCI_INSTALL_VERSION="9.9.9", MLCI_INSTALL_SOURCE=str(wheel),
+                MLCI_INSTALL_VENV=str(tmp_path / "venv2"))
+    assert other.returncode == 2, other.stdout + other.stderr
+    assert f"installed mlci '{version}', but the job pins mlci-version 9.9.9" in other.stderr
+
+
+def test_setup_keeps_pips_cache_in_the_job_cache() -> None:
+    """pip's cache goes where `cache:` picks it up between pipelines."""
+    setup = component(TEMPLATES / "setup.yml").body[".mlci-setup"]
+    assert setup["cache"]["paths"] == [".cache/pip"]
+    assert 'PIP_CACHE_DIR="${PIP_CACHE_DIR:-$PWD/.cache/pip}"' in setup["before_script"][0]
+
+
+# --- static checks: schema and GitLab's component rules -------------------------------
+
+
+def test_templates_pass_the_gitlab_ci_schema(tmp_path: Path) -> None:
+    """check-jsonschema reads one YAML document per file, so a component's spec header
+    and its body are checked apart; the body as GitLab sees it after interpolating
+    the inputs (defaults, or a sample value for a required input), since an array
+    input is only an array once interpolated. The example pipeline is checked whole."""
+    files: list[str] = [str(EXAMPLES / ".gitlab-ci.yml")]
+    for path in TEMPLATE_FILES:
+        comp = component(path)
+        if comp.header is not None:
+            header = tmp_path / f"{path.stem}.spec.yml"
+            header.write_text(yaml.safe_dump(comp.header, sort_keys=False))
+            files.append(str(header))
+        body = tmp_path / f"{path.stem}.rendered.yml"
+        body.write_text(yaml.safe_dump(render(comp), sort_keys=False))
+        files.append(str(body))
+    proc = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci",
+                           "--data-transform", "gitlab-ci", *files],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("path", TEMPLATE_FILES, ids=lambda p: p.name)
+def test_no_script_line_interpolates_inputs(path: Path) -> None:
+    """Inputs reach scripts through the job's `variables:` only; `$[[ inputs.x ]]` in a
+    script line would splice user text into the shell."""
+    offenders = [f"{job}.{key}: {line}" for job, key, line in script_lines(component(path).body)
+                 if "$[[" in line]
+    assert not offenders, offenders
+
+
+def test_example_pipeline_scripts_do_not_interpolate_inputs() -> None:
+    doc = load_documents(EXAMPLES / ".gitlab-ci.yml")[0]
+    assert not [line for _, _, line in script_lines(doc) if "$[[" in line]
+
+
+@pytest.mark.parametrize("path", STEP_TEMPLATES, ids=lambda p: p.name)
+def test_step_components_follow_the_rules(path: Path) -> None:
+    comp = component(path)
+    assert comp.spec is not None, f"{path.name}: a step component has `spec: inputs:`"
+    inputs = comp.inputs
+    for name, decl in inputs.items():
+        assert decl.get("description"), f"{path.name}: input {name} has no description"
+        assert decl.get("type", "string") in ("string", "number", "boolean", "array"), name
+    for required in ("stage", "job-name", "needs", "image", "mlci-version", "mlci-source",
+                     "config", "out"):
+        assert required in inputs, f"{path.name}: no `{required}` input"
+    assert inputs["needs"].get("type") == "array"
+    used = used_inputs(comp.body)
+    assert used <= set(inputs), f"undeclared inputs: {used - set(inputs)}"
+    assert set(inputs) <= used, f"declared but unused inputs: {set(inputs) - used}"
+    assert not set(comp.body) & set(GLOBAL_KEYWORDS), "components set no global keywords"
+    # one job, named by the job-name input, installing through the shared setup
+    jobs = {k: v for k, v in comp.body.items() if k not in ("include",)}
+    assert list(jobs) == ["$[[ inputs.job-name ]]"]
+    job = jobs["$[[ inputs.job-name ]]"]
+    assert job["extends"] == ".mlci-setup"
+    assert {"local": "/templates/setup.yml"} in comp.body["include"]
+    # outputs per the issue: dotenv + junit reports, documents kept on failure
+    assert job["artifacts"]["when"] == "always"
+    assert job["artifacts"]["reports"]["dotenv"] == f"$[[ inputs.out ]]/{path.stem}.env"
+
+
+@pytest.mark.parametrize("path", STEP_TEMPLATES, ids=lambda p: p.name)
+def test_components_pin_the_package_version(path: Path) -> None:
+    """A component release installs the mlci of the same release."""
+    assert component(path).inputs["mlci-version"]["default"] == mlci.__version__
+
+
+def test_validate_component_passes_inputs_through_variables() -> None:
+    comp = component(TEMPLATES / "validate.yml")
+    job: dict[str, Any] = render(comp, {"needs": ["train"], "predictions": "eval/p.csv",
+                                        "job-name": "check"})["check"]
+    assert job["needs"] == ["train"]
+    assert job["variables"]["MLCI_PREDICTIONS"] == "eval/p.csv"
+    assert job["variables"]["MLCI_OUT"] == ".mlci"
+    assert job["script"] == ["mlci validate"]
+    assert job["artifacts"]["reports"]["junit"] == ".mlci/validate.junit.xml"
