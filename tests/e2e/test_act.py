@@ -1,0 +1,212 @@
+"""The GitHub actions under the real `act`: the example project's workflow
+(examples/.github/workflows/mlci.yml) with a good model, a weak one and a broken
+config; the project's own workflow (./validate and the umbrella ./ from the
+working tree); and setup/install.sh, which installs mlci once per job.
+
+Jobs run on the host with the test venv first on PATH, so `python` and `mlci`
+come from it and the actions' setup step skips the install — except in
+test_setup_installs_once_then_skips, which installs for real (about a minute).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+INSTALL_SH = ROOT / "setup" / "install.sh"
+VENV_BIN = Path(sys.executable).parent
+EXAMPLE_WORKFLOW = ".github/workflows/mlci.yml"
+
+
+def config_line(config: Path, pattern: str) -> int:
+    """1-based line of the first line of `config` matching `pattern`."""
+    for number, line in enumerate(config.read_text(encoding="utf-8").splitlines(), start=1):
+        if re.search(pattern, line):
+            return number
+    raise AssertionError(f"{pattern!r} not in {config}")
+
+
+EXAMPLE_CONFIG = ROOT / "examples" / "mlci.yml"
+ACCURACY_LINE = config_line(EXAMPLE_CONFIG, r"^\s*-\s*metric:\s*accuracy\s*$")
+ACCURACY_INDEX = next(i for i, test in enumerate(yaml.safe_load(EXAMPLE_CONFIG.read_text())
+                                                  ["tests"]) if test.get("metric") == "accuracy")
+
+
+# ---------------------------------------------------------------- the example project
+
+
+def test_good_model_passes(example_project: Callable[..., Path], run_act: Callable[..., Any],
+                           venv_mlci: None, mlci_version: str) -> None:
+    run = run_act(example_project(), EXAMPLE_WORKFLOW, env={"MODEL_VARIANT": "good"})
+
+    assert run.succeeded, run.log
+    assert len(run.lines(f"mlci {mlci_version} is already on PATH")) == 1
+    assert len(run.lines("::set-output:: verdict=pass")) >= 1
+    assert any("mlci validate" in line for line in run.lines("⚙  Summary - "))
+    assert run.lines("| mlci verdict is pass (details in .mlci/validate.json)")
+    assert "⭐ Run Main On failure" not in run.log
+
+
+def test_weak_model_fails_with_annotation_and_failure_step(
+        example_project: Callable[..., Path], run_act: Callable[..., Any],
+        venv_mlci: None) -> None:
+    run = run_act(example_project(), EXAMPLE_WORKFLOW, env={"MODEL_VARIANT": "weak"})
+
+    assert run.failed, run.log
+    annotations = run.lines(f"::error file=mlci.yml,line={ACCURACY_LINE}::")
+    assert len(annotations) == 1, run.log
+    assert "::mlci validate: accuracy: " in annotations[0]
+    assert run.lines("::set-output:: verdict=fail")
+    assert "⭐ Run Main Verdict" not in run.log
+    assert "⭐ Run Main On failure" in run.log
+    assert run.lines("| model tests failed (verdict 'fail')")
+
+
+def test_config_error_fails_job_naming_file_line_and_field(
+        example_project: Callable[..., Path], run_act: Callable[..., Any],
+        venv_mlci: None) -> None:
+    def misspell(project: Path) -> None:
+        config = project / "mlci.yml"
+        config.write_text(config.read_text(encoding="utf-8")
+                          .replace("metric: accuracy", "metric: acuracy", 1), encoding="utf-8")
+
+    run = run_act(example_project(misspell), EXAMPLE_WORKFLOW)
+
+    assert run.failed, run.log
+    annotations = run.lines(f"::error file=mlci.yml,line={ACCURACY_LINE}::")
+    assert len(annotations) == 1, run.log
+    assert f"mlci.yml:{ACCURACY_LINE}: tests[{ACCURACY_INDEX}].metric: 'acuracy'" in annotations[0]
+    assert "⭐ Run Main On failure" in run.log
+
+
+# ---------------------------------------------------------------- the project's own workflow
+
+
+def test_project_workflow_runs_the_actions_from_the_working_tree(
+        mlci_checkout: Path, run_act: Callable[..., Any], venv_mlci: None) -> None:
+    run = run_act(mlci_checkout, ".github/workflows/ci.yml")
+
+    assert run.succeeded, run.log
+    assert run.lines("| validate: verdict=pass result=examples/.mlci/validate.json "
+                     "junit=examples/.mlci/validate.junit.xml")
+    assert run.lines("| umbrella: verdict=pass result=examples/.mlci-umbrella/validate.json")
+
+
+# ---------------------------------------------------------------- setup/install.sh
+
+SETUP_WORKFLOW = """\
+on: push
+jobs:
+  setup:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - id: first
+        uses: org/mlci/setup@v1
+        with:
+          python: {python}
+      - id: second
+        uses: org/mlci/setup@v1
+      - id: validate
+        uses: org/mlci/validate@v1
+        with:
+          predictions: predictions.csv
+      - env:
+          FIRST: ${{{{ steps.first.outputs.mlci-version }}}}
+          SECOND: ${{{{ steps.second.outputs.mlci-version }}}}
+          VERDICT: ${{{{ steps.validate.outputs.verdict }}}}
+        run: |
+          echo "first=$FIRST second=$SECOND verdict=$VERDICT mlci=$(command -v mlci)"
+          mlci --version
+"""
+
+
+def test_setup_installs_once_then_skips(tmp_path: Path, run_act: Callable[..., Any],
+                                        commit_all: Callable[[Path], None],
+                                        path_without_mlci: list[str], mlci_version: str) -> None:
+    project = tmp_path / "project"
+    (project / ".github" / "workflows").mkdir(parents=True)
+    (project / ".github" / "workflows" / "setup.yml").write_text(
+        SETUP_WORKFLOW.format(python=sys.executable), encoding="utf-8")
+    (project / "mlci.yml").write_text(
+        "version: 1\ntask: binary\ntests:\n  - metric: accuracy\n    min: 0.5\n", encoding="utf-8")
+    (project / "predictions.csv").write_text("y_true,y_pred\n0,0\n1,1\n1,1\n0,1\n",
+                                             encoding="utf-8")
+    commit_all(project)
+
+    run = run_act(project, ".github/workflows/setup.yml", path=path_without_mlci, timeout=480)
+
+    venv_bin = f"{tmp_path}/act-cache/act/"  # RUNNER_TEMP lives in act's cache folder
+    assert run.succeeded, run.log
+    assert len(run.lines(f"Installing mlci {mlci_version} from ")) == 1
+    added = {line.split("::add-path::")[1].strip() for line in run.lines("::add-path::")}
+    assert len(added) == 1 and added.pop().endswith(f"/mlci-{mlci_version}/bin"), run.log
+    skipped = run.lines(f"mlci {mlci_version} is already on PATH (")
+    assert len(skipped) == 2, run.log  # the second setup and validate's own setup
+    assert all(f"/mlci-{mlci_version}/bin/mlci); not installing" in line for line in skipped)
+    summary = run.lines(f"| first={mlci_version} second={mlci_version} verdict=pass mlci=")
+    assert len(summary) == 1 and venv_bin in summary[0], run.log
+    assert run.lines(f"| mlci, version {mlci_version}")
+
+
+def run_install(tmp_path: Path, path: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir(exist_ok=True)
+    base = {"PATH": ":".join(path), "RUNNER_TEMP": str(runner_temp),
+            "GITHUB_PATH": str(tmp_path / "github_path"),
+            "GITHUB_OUTPUT": str(tmp_path / "github_output")}
+    return subprocess.run(["bash", str(INSTALL_SH)], env={**base, **env}, capture_output=True,
+                          text=True, timeout=60)
+
+
+def read(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def test_setup_script_skips_when_mlci_is_on_path(tmp_path: Path, mlci_version: str,
+                                                 venv_mlci: None) -> None:
+    done = run_install(tmp_path, [str(VENV_BIN), "/usr/bin", "/bin"])
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (f"mlci {mlci_version} is already on PATH ({VENV_BIN}/mlci); "
+                           "not installing\n")
+    assert read(tmp_path / "github_path") == ""
+    assert read(tmp_path / "github_output") == f"mlci-version={mlci_version}\n"
+
+
+def test_setup_script_reuses_the_venv_in_runner_temp(tmp_path: Path, mlci_version: str,
+                                                     path_without_mlci: list[str]) -> None:
+    venv_bin = tmp_path / "runner-temp" / f"mlci-{mlci_version}" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "mlci").write_text(f"#!/bin/sh\necho 'mlci, version {mlci_version}'\n",
+                                   encoding="utf-8")
+    (venv_bin / "mlci").chmod(0o755)
+
+    done = run_install(tmp_path, path_without_mlci)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == (f"mlci {mlci_version} is already installed in "
+                                           f"{venv_bin.parent}")
+    assert read(tmp_path / "github_path") == f"{venv_bin}\n"
+    assert read(tmp_path / "github_output") == f"mlci-version={mlci_version}\n"
+
+
+def test_setup_script_names_a_missing_interpreter(tmp_path: Path,
+                                                  path_without_mlci: list[str]) -> None:
+    done = run_install(tmp_path, path_without_mlci, MLCI_SETUP_PYTHON="/nonexistent/python3")
+
+    assert done.returncode == 2
+    assert done.stdout == ("::error title=mlci setup::python interpreter '/nonexistent/python3' "
+                           "not found (input python; mlci needs Python 3.10 or newer)\n")
+    assert read(tmp_path / "github_path") == ""
+    assert not (tmp_path / "runner-temp" / "mlci-0.1.0").exists()
