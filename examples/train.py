@@ -4,6 +4,7 @@ A scikit-learn classifier on the breast-cancer data that scikit-learn ships
 (no download). Writes:
 
   model/                  the MLflow model (sklearn flavour, with a signature)
+  data/train.csv          the training rows (what lineage records, drift's reference)
   eval/holdout.csv        held-out rows: features, target and a `site` group column
   eval/predictions.csv    the model's predictions on them: y_true, y_pred, y_score, site
 
@@ -47,7 +48,9 @@ def main() -> None:
     model.fit(train[features], train["y_true"])
 
     out = Path(args.out)
-    (out / "eval").mkdir(parents=True, exist_ok=True)
+    for folder in ("eval", "data"):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+    train.to_csv(out / "data" / "train.csv", index=False)
     holdout.to_csv(out / "eval" / "holdout.csv", index=False)
     predictions = pd.DataFrame({
         "y_true": holdout["y_true"].to_numpy(),

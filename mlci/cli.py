@@ -13,6 +13,8 @@ from mlci import __version__
 # step name → "module:attribute"; the order is the pipeline's order in --help.
 COMMANDS = {
     "validate": "mlci.commands.validate:validate",
+    "compare": "mlci.commands.compare:compare",
+    "lineage": "mlci.commands.lineage:lineage",
 }
 
 

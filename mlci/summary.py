@@ -25,16 +25,34 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def delta_text(check: Check) -> str:
+    """`+0.012 [+0.003, +0.021]`: the delta with its interval, when there is one."""
+    if check.delta is None:
+        return ""
+    text = f"{check.delta:+.4g}"
+    if check.ci is not None:
+        text += f" [{check.ci[0]:+.4g}, {check.ci[1]:+.4g}]"
+    return text
+
+
 def markdown(result: Result) -> str:
     verdict = result.verdict
     lines = [f"### {ICONS[verdict]} mlci {result.step}: {verdict}", "", result.summary, ""]
-    if result.checks:
+    if not result.checks:
+        return "\n".join(lines)
+    compared = any(c.baseline is not None for c in result.checks)
+    if compared:
+        lines += ["| | check | candidate | baseline | delta [CI] | threshold | details |",
+                  "|---|---|---|---|---|---|---|"]
+    else:
         lines += ["| | check | value | threshold | details |", "|---|---|---|---|---|"]
-        for check in ordered(result.checks):
-            lines.append(f"| {ICONS[check.status]} | {_cell(check.name)} | "
-                         f"{number(check.value)} | {number(check.threshold)} | "
-                         f"{_cell(check.message)} |")
-        lines.append("")
+    for check in ordered(result.checks):
+        cells = [ICONS[check.status], _cell(check.name), number(check.value)]
+        if compared:
+            cells += [number(check.baseline), delta_text(check)]
+        cells += [number(check.threshold), _cell(check.message)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
     return "\n".join(lines)
 
 

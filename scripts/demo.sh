@@ -25,5 +25,19 @@ mlci validate --predictions eval/predictions.csv
 step "validate the model itself, with latency and size (mlci validate --model model --data eval/holdout.csv)"
 mlci validate --model model --data eval/holdout.csv
 
-step "summary (examples/.mlci/validate.md, what CI shows on the run page)"
-cat .mlci/validate.md
+step "compare with the committed baseline (mlci compare --candidate … --baseline baseline/predictions.csv)"
+mlci compare --candidate eval/predictions.csv --baseline baseline/predictions.csv --seed 1
+
+step "data drift, training vs evaluation rows (mlci compare --drift)"
+mlci compare --drift --reference data/train.csv --current eval/holdout.csv
+
+step "lineage: a signing key, then record and sign (mlci lineage keygen / tag)"
+mlci lineage keygen --dir .mlci/keys
+mlci lineage tag --data data/train.csv eval/holdout.csv --model model \
+  --signing-key .mlci/keys/mlci-signing.pem
+
+step "lineage: verify data, model and signature (mlci lineage verify)"
+mlci lineage verify --lineage .mlci/lineage.json --public-key .mlci/keys/mlci-signing.pub.pem
+
+step "summary of the comparison (examples/.mlci/compare.md, what CI shows on the run page)"
+cat .mlci/compare.md

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from mlci.options import common, common_options, option
+
+EXAMPLES = """\b
+Examples:
+  # two predictions files on the same rows (paired)
+  mlci compare --candidate eval/predictions.csv --baseline eval/baseline.csv
+
+\b
+  # against the production model, run on the holdout set
+  mlci compare --candidate eval/predictions.csv --baseline models:/fraud@production \\
+               --data eval/holdout.csv
+
+\b
+  # against the predictions committed on main
+  mlci compare --candidate eval/predictions.csv \\
+               --baseline git:origin/main:eval/predictions.csv
+
+\b
+  # data drift between the training data and today's data
+  mlci compare --drift --reference data/train.parquet --current data/today.parquet
+"""
+
+
+@click.command(epilog=EXAMPLES)
+@option("candidate", metavar="SRC",
+        help="The new model's predictions file, or an MLflow model URI (run on --data).")
+@option("baseline", metavar="SRC",
+        help="Predictions file, model URI, git:REF:PATH, or a result/metrics JSON.")
+@option("data", type=click.Path(dir_okay=False), metavar="FILE",
+        help="Rows to run a model SRC on.")
+@option("policy", type=click.Choice(["not-worse", "better"]),
+        help="not-worse: pass unless shown worse by more than the margin [default]; "
+             "better: pass only when shown better by the margin.")
+@option("resamples", type=click.IntRange(min=100), metavar="N",
+        help="Bootstrap resamples [default: 2000, or compare.resamples].")
+@option("seed", type=click.IntRange(min=0), metavar="N", help="Seed for reproducible intervals.")
+@option("drift", is_flag=True, help="Compare two datasets for data drift instead.")
+@option("reference", type=click.Path(dir_okay=False), metavar="FILE",
+        help="--drift: the reference data (e.g. training data).")
+@option("current", type=click.Path(dir_okay=False), metavar="FILE",
+        help="--drift: the current data.")
+@common_options
+def compare(**kwargs: Any) -> None:
+    """Compare a candidate model with a baseline: metric deltas with confidence
+    intervals and a verdict (pass: not worse; warn: inconclusive; fail: worse).
+
+    With --drift, test every column of two datasets for drift instead.
+    Writes <out>/compare.json (or <out>/drift.json).
+    """
+    shared = common(kwargs)
+    if kwargs["drift"]:
+        from mlci.compare.step import drift_step
+
+        _require(kwargs, "reference", "current", mode="--drift")
+        sys.exit(drift_step(shared, reference=kwargs["reference"], current=kwargs["current"]))
+    from mlci.compare import Options
+    from mlci.compare.step import compare_step
+
+    _require(kwargs, "candidate", "baseline", mode="compare")
+    sys.exit(compare_step(shared, Options(
+        candidate=kwargs["candidate"], baseline=kwargs["baseline"], data=kwargs["data"],
+        policy=kwargs["policy"], resamples=kwargs["resamples"], seed=kwargs["seed"])))
+
+
+def _require(kwargs: dict[str, Any], *names: str, mode: str) -> None:
+    missing = [f"--{n}" for n in names if not kwargs[n]]
+    if missing:
+        raise click.UsageError(f"{mode} needs {' and '.join(missing)}")

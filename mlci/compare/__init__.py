@@ -1,0 +1,184 @@
+"""`mlci compare`: candidate vs baseline with paired intervals and a verdict.
+
+The statistics live in `mlci.stats`; this module decides what to compare
+(metrics, slices), pairs the rows, and turns estimates and decisions into the
+checks of a result document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mlci import metrics
+from mlci.compare import pairing, sources
+from mlci.config import Config
+from mlci.errors import InputError
+from mlci.result import Check, Result
+
+DEFAULT_METRICS = {"binary": ("accuracy", "roc_auc"), "multiclass": ("accuracy", "f1"),
+                   "regression": ("rmse", "mae")}
+
+
+@dataclass(frozen=True)
+class Options:
+    candidate: str
+    baseline: str
+    data: str | None = None
+    policy: str | None = None
+    resamples: int | None = None
+    seed: int | None = None
+
+
+def run(config: Config, options: Options) -> Result:
+    from mlci.stats import decision
+
+    settings = config.section("compare")
+    task = config.need_task("compare")
+    policy = options.policy or settings.get("policy", "not-worse")
+    confidence = float(settings.get("confidence", 0.95))
+    candidate = sources.load(options.candidate, role="candidate", config=config,
+                             data=options.data)
+    baseline = sources.load(options.baseline, role="baseline", config=config, data=options.data)
+    if not candidate.paired:
+        raise InputError(f"--candidate {options.candidate}: expected predictions or a model "
+                         "(rows to judge), not point values")
+    names = _metrics(config, task, candidate, baseline)
+    if baseline.paired:
+        rows = _rows(config, candidate, baseline, names)
+        estimates = _paired(names, rows, task, candidate, settings, options, confidence, config)
+    else:
+        estimates = _unpaired(names, candidate, baseline, task)
+    gates = [decision.gate_for(est, margins=settings.get("margin"))
+             for est, _ in estimates.values()]
+    decisions = decision.decide_family(gates, policy=policy, confidence=confidence)  # type: ignore[arg-type]
+    checks = [_check(label, est, slice_, made)
+              for (label, (est, slice_)), made in zip(estimates.items(), decisions, strict=True)]
+    subject: dict[str, Any] = {
+        "model": candidate.predictions.model.uri if candidate.predictions and
+        candidate.predictions.model else None,
+        "inputs": {k: v for k, v in (("candidate", candidate.digest),
+                                     ("baseline", baseline.digest)) if v},
+    }
+    extra = {"paired": baseline.paired, "policy": policy, "confidence": confidence,
+             "baseline_source": options.baseline, "candidate_source": options.candidate}
+    return Result(step="compare", checks=checks, summary=_summary(checks, policy, baseline.paired),
+                  subject=subject, extra=extra)
+
+
+def _metrics(config: Config, task: str, candidate: sources.Source,
+             baseline: sources.Source) -> list[str]:
+    """`compare.metrics`, else the metrics the tests name, else per-task defaults
+    (dropping score metrics from the defaults when a side has no scores)."""
+    named = [t.get("metric") or t.get("fairness") for t in config.tests]
+    names = list(config.section("compare").get("metrics") or
+                 dict.fromkeys(n for n in named if n))
+    if not names:
+        names = [n for n in DEFAULT_METRICS[task]
+                 if not metrics.METRICS[n].needs_score or _has_scores(candidate, baseline, n)]
+    for name in names:
+        if task not in metrics.METRICS[name].tasks:
+            raise InputError(f"{config.path}: metric {name} is for "
+                             f"{' or '.join(sorted(metrics.METRICS[name].tasks))} tasks, "
+                             f"but task is {task}")
+    return names
+
+
+def _has_scores(candidate: sources.Source, baseline: sources.Source, metric: str) -> bool:
+    return all(metric in side.points if side.predictions is None
+               else side.predictions.y_score is not None for side in (candidate, baseline))
+
+
+def _rows(config: Config, candidate: sources.Source, baseline: sources.Source,
+          names: list[str]) -> pairing.Paired:
+    assert candidate.predictions is not None and baseline.predictions is not None
+    specs = [metrics.METRICS[n] for n in names]
+    regression = config.task == "regression"
+    return pairing.pair(candidate.predictions, baseline.predictions,
+                        id_column=config.columns.id,
+                        need_labels=regression or any(not s.needs_score for s in specs),
+                        need_scores=not regression and any(s.needs_score for s in specs))
+
+
+def _paired(names: list[str], rows: pairing.Paired, task: str, candidate: sources.Source,
+            settings: dict[str, Any], options: Options, confidence: float,
+            config: Config) -> dict[str, tuple[Any, dict[str, Any] | None]]:
+    import numpy as np
+
+    from mlci.stats.bootstrap import paired_bootstrap
+    from mlci.validate.metric_checks import groups
+
+    assert candidate.predictions is not None
+    positive = candidate.predictions.positive if task == "binary" else 1
+    seed = options.seed if options.seed is not None else settings.get("seed")
+    rng = np.random.default_rng(seed)
+    resamples = options.resamples or int(settings.get("resamples", 2000))
+
+    def estimate(mask: Any = None) -> Any:
+        def take(values: Any) -> Any:
+            return values if values is None or mask is None else values[mask]
+
+        return paired_bootstrap(names, take(rows.y_true), task=task,
+                                candidate_pred=take(rows.candidate_pred),
+                                baseline_pred=take(rows.baseline_pred),
+                                candidate_score=take(rows.candidate_score),
+                                baseline_score=take(rows.baseline_score),
+                                positive=positive, resamples=resamples, confidence=confidence,
+                                seed=rng)
+
+    found: dict[str, tuple[Any, dict[str, Any] | None]] = {
+        name: (est, None) for name, est in estimate().items()}
+    for column in settings.get("slices", list(config.columns.groups)):
+        for value, mask in groups(candidate.predictions, column):
+            try:
+                per_slice = estimate(mask)
+            except InputError:
+                continue  # a slice too small or with one class cannot be judged; see summary
+            for name, est in per_slice.items():
+                found[f"{name}[{column}={value}]"] = (est, {"column": column, "value": value})
+    return found
+
+
+def _unpaired(names: list[str], candidate: sources.Source, baseline: sources.Source,
+              task: str) -> dict[str, tuple[Any, dict[str, Any] | None]]:
+    from mlci.stats.bootstrap import unpaired_estimate
+    from mlci.validate.metric_checks import value_of
+
+    assert candidate.predictions is not None
+    found: dict[str, tuple[Any, dict[str, Any] | None]] = {}
+    for name in names:
+        if name not in baseline.points:
+            raise InputError(f"{baseline.spec}: no value for metric {name}; it has "
+                             f"{', '.join(sorted(baseline.points))}")
+        value = value_of(name, candidate.predictions, task)
+        found[name] = (unpaired_estimate(name, value, baseline.points[name]), None)
+    return found
+
+
+def _check(label: str, est: Any, slice_: dict[str, Any] | None, made: Any) -> Check:
+    extra: dict[str, Any] = {"paired": est.paired, "n": est.n, "resamples": est.resamples,
+                             "interval": est.method}
+    if est.test:
+        extra["test"] = est.test
+    if made.rows_needed:
+        extra["rows_needed"] = made.rows_needed
+    if made.confidence is not None:
+        extra["confidence"] = made.confidence
+    return Check(name=label, status=made.status, message=made.message, metric=est.metric,
+                 slice=slice_, value=est.candidate, baseline=est.baseline, delta=est.delta,
+                 ci=made.ci, threshold=made.threshold, p_value=est.p_value, extra=extra)
+
+
+def _summary(checks: list[Check], policy: str, paired: bool) -> str:
+    overall = [c for c in checks if c.slice is None]
+    passed = sum(c.status == "pass" for c in overall)
+    verb = "not worse than" if policy == "not-worse" else "better than"
+    text = f"candidate is {verb} baseline on {passed} of {len(overall)} metrics"
+    failed = [c.name for c in checks if c.status == "fail"]
+    if failed:
+        text += f"; worse on {', '.join(failed)}"
+    unsettled = [c.name for c in checks if c.status == "warn"]
+    if unsettled:
+        text += f"; inconclusive on {', '.join(unsettled)}"
+    if not paired:
+        text += " (unpaired: the baseline has point values only, no interval)"
+    return text
