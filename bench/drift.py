@@ -9,10 +9,9 @@ folder; each contender then runs in its own child process that reads both files
 and judges every column, so that its wall time includes reading and its peak
 memory (the child's VmHWM, its high-water resident set) is its own:
 
-  1. mlci: `mlci.stats.drift.parquet_drift`, which reads the two files one
-     column at a time and tests each column as it arrives (what
-     `mlci compare --drift --reference A --current B` does on Parquet), so its
-     reading is not timed separately.
+  1. mlci: the CLI, `mlci compare --drift --reference A --current B`, which
+     reads the two Parquet files one column at a time and tests each column as
+     it arrives, and writes its result document; reading is not timed separately.
   2. scipy loop: the same choice of test per column, computed the plain way —
      `scipy.stats.wasserstein_distance` / `ks_2samp` on the raw columns,
      value counts and `jensenshannon` / `chi2_contingency` for categories.
@@ -84,20 +83,24 @@ def kinds(columns: list[str]) -> dict[str, str]:
 
 
 def run_mlci(ref_path: str, cur_path: str) -> dict[str, Any]:
-    import pyarrow.parquet as pq
-
+    """The CLI itself, in this child process: `mlci compare --drift` on the Parquet files."""
     sys.path.insert(0, str(ROOT))
-    from mlci.stats.drift import DriftOptions, parquet_drift
+    from mlci.cli import main as mlci_main
 
-    start = time.perf_counter()
-    names = pq.read_schema(ref_path).names
-    res = parquet_drift(ref_path, cur_path,
-                        options=DriftOptions(kinds=kinds(names)))  # type: ignore[arg-type]
-    total = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        try:
+            mlci_main(["compare", "--drift", "--reference", ref_path, "--current", cur_path,
+                       "--out", out], standalone_mode=False)
+        except SystemExit:
+            pass
+        total = time.perf_counter() - start
+        doc = json.loads((Path(out) / "drift.json").read_text())
+    columns = [c for c in doc["checks"] if c["name"].startswith("drift:")]
     return {"total": total, "read": None,
-            "verdicts": {c.column: bool(c.drifted) for c in res.columns},
-            "methods": {c.column: c.method for c in res.columns},
-            "dataset": bool(res.drifted)}
+            "verdicts": {c["column"]: bool(c["drifted"]) for c in columns},
+            "methods": {c["column"]: c["method"] for c in columns},
+            "dataset": doc["verdict"] == "fail"}
 
 
 def run_scipy(ref_path: str, cur_path: str) -> dict[str, Any]:
@@ -232,7 +235,7 @@ def main() -> None:
     print(f"| {'contender':<30} | {'wall s':>7} | {'of it read':>10} | {'peak MB':>8} |"
           f" {'time ratio':>10} | {'memory ratio':>12} | verdicts equal to mlci")
     print(f"|{'-' * 32}|{'-' * 9}|{'-' * 12}|{'-' * 10}|{'-' * 12}|{'-' * 14}|------")
-    labels = {"mlci": "mlci parquet_drift", "scipy": "plain scipy loop per column",
+    labels = {"mlci": "mlci compare --drift (CLI)", "scipy": "plain scipy loop per column",
               "evidently": "Evidently DataDriftPreset"}
     for name, res in results.items():
         if "error" in res:
