@@ -15,6 +15,7 @@ COMMANDS = {
     "validate": "mlci.commands.validate:validate",
     "compare": "mlci.commands.compare:compare",
     "lineage": "mlci.commands.lineage:lineage",
+    "report": "mlci.commands.report:report",
 }
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,68 @@ def test_gitlab_dotenv_and_facts(tmp_path: Path) -> None:
                                 "actor": "bo", "event": "merge_request_event", "sha": "abc",
                                 "head_sha": "def", "ref": "feature", "repository": "g/p",
                                 "pipeline_id": "7", "job_id": "1"}
+
+
+# --- the posting interface ------------------------------------------------------
+
+
+def test_token_precedence_and_repr_hides_the_value() -> None:
+    token = GitHub({"GITHUB_TOKEN": "gh", "MLCI_TOKEN": "ml"}).token()
+    assert token is not None and (token.value, token.source) == ("ml", "MLCI_TOKEN")
+    assert "ml" not in repr(token).replace("MLCI_TOKEN", "") and str(token) == (
+        "<token from MLCI_TOKEN>")
+    assert GitHub({"GITHUB_TOKEN": " "}).token() is None
+    gitlab = GitLab({"GITLAB_TOKEN": "gl", "CI_JOB_TOKEN": "job"}).token()
+    assert gitlab is not None and gitlab.source == "GITLAB_TOKEN"
+    assert GitLab({"CI_JOB_TOKEN": "job"}).token() is None  # cannot post notes
+
+
+def _github(tmp_path: Path, event: Mapping[str, object], name: str, **env: str) -> GitHub:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    return GitHub({"GITHUB_EVENT_PATH": str(path), "GITHUB_EVENT_NAME": name,
+                   "GITHUB_REPOSITORY": "o/r", "GITHUB_SHA": "a" * 40, **env})
+
+
+def test_github_pull_ref_from_events(tmp_path: Path) -> None:
+    pr = {"pull_request": {"number": 5, "head": {"repo": {"full_name": "fork/r"}}},
+          "repository": {"full_name": "o/r"}}
+    ref = _github(tmp_path, pr, "pull_request").pull_ref()
+    assert ref is not None and (ref.number, ref.read_only) == (5, True)
+    ref = _github(tmp_path, pr, "pull_request_target").pull_ref()
+    assert ref is not None and (ref.number, ref.read_only) == (5, False)
+    ref = _github(tmp_path, {"issue": {"number": 8, "pull_request": {}}},
+                  "issue_comment").pull_ref()
+    assert ref is not None and ref.number == 8
+    ref = _github(tmp_path, {}, "push").pull_ref()
+    assert ref is not None and (ref.number, ref.sha) == (None, "a" * 40)
+    same_repo_run = {"workflow_run": {"name": "CI", "pull_requests": [{"number": 3}],
+                                      "html_url": "https://gh/o/r/actions/runs/1"}}
+    platform = _github(tmp_path, same_repo_run, "workflow_run", GITHUB_WORKFLOW="Report")
+    ref = platform.pull_ref()
+    assert ref is not None and ref.number == 3
+    assert platform.default_report_id() == "CI"
+    assert platform.run_link() == "https://gh/o/r/actions/runs/1"
+
+
+def test_github_default_report_id_is_the_workflow_name(tmp_path: Path) -> None:
+    assert _github(tmp_path, {}, "push", GITHUB_WORKFLOW="Model CI").default_report_id() == (
+        "Model CI")
+
+
+def test_gitlab_merge_request_from_variables() -> None:
+    mr = GitLab({"CI_MERGE_REQUEST_IID": "4", "CI_MERGE_REQUEST_PROJECT_ID": "10",
+                 "CI_PROJECT_ID": "11", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "11"}
+                ).merge_request()
+    assert mr is not None and (mr.project, mr.iid, mr.fork) == ("10", 4, True)
+    branch = GitLab({"CI_PROJECT_ID": "10", "CI_PROJECT_PATH": "g/p",
+                     "CI_OPEN_MERGE_REQUESTS": "g/other!1, g/p!6"}).merge_request()
+    assert branch is not None and (branch.project, branch.iid) == ("10", 6)
+    assert GitLab({"CI_PROJECT_ID": "10"}).merge_request() is None
+    assert GitLab({"CI_JOB_NAME": "report"}).default_report_id() == "report"
+
+
+def test_local_has_nothing_to_post_to() -> None:
+    outcome = Local({}).post_report("body", "<!-- m -->", None)
+    assert outcome.action == "skipped"
+    assert Local({}).comment_limit == 65_536 and GitLab({}).comment_limit == 1_000_000

@@ -1,0 +1,99 @@
+"""The few GitLab REST (v4) calls a sticky merge-request note needs.
+
+* `GET  /projects/:id/merge_requests/:iid/notes?sort=asc&order_by=created_at&per_page=100`,
+  following `Link: rel="next"` (or `X-Next-Page`) through every page;
+* `PUT  /projects/:id/merge_requests/:iid/notes/:note_id` and
+  `POST /projects/:id/merge_requests/:iid/notes` with `{"body": …}` (at most
+  1,000,000 characters).
+
+Authentication is `PRIVATE-TOKEN`: a project, group or personal access token
+with the `api` scope. GitLab's `CI_JOB_TOKEN` reaches only a short list of
+endpoints, and notes are not among them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import quote
+
+from mlci import __version__
+from mlci.ci.http import Client, TransientError, next_link
+
+Upsert = Literal["created", "updated"]
+MAX_PAGES = 100
+
+
+def headers(token: str) -> dict[str, str]:
+    return {"PRIVATE-TOKEN": token, "User-Agent": f"mlci/{__version__}"}
+
+
+def client(api_url: str, token: str) -> Client:
+    return Client("GitLab", api_url, headers(token))
+
+
+@dataclass(frozen=True)
+class Note:
+    id: int
+
+
+def _notes_path(project: str, iid: int) -> str:
+    return f"projects/{quote(project, safe='')}/merge_requests/{iid}/notes"
+
+
+def find_note(api: Client, project: str, iid: int, marker: str) -> Note | None:
+    """The oldest note that starts with `marker`, looking through every page."""
+    url: str | None = api.url(_notes_path(project, iid))
+    params: dict[str, str] | None = {"sort": "asc", "order_by": "created_at",
+                                     "per_page": "100"}
+    for _ in range(MAX_PAGES):
+        if url is None:
+            return None
+        response = api.request("GET", url, params=params)
+        for item in response.data if isinstance(response.data, list) else []:
+            body = item.get("body") if isinstance(item, dict) else None
+            if (isinstance(body, str) and not item.get("system")
+                    and body.lstrip().startswith(marker)):
+                return Note(int(item["id"]))
+        link = next_link(response.header("link"))
+        if link is not None:
+            if not api.owns(link):
+                return None  # never send the token to another host
+            url, params = link, None
+            continue
+        next_page = (response.header("x-next-page") or "").strip()
+        if not next_page.isdigit():
+            return None
+        url = api.url(_notes_path(project, iid))
+        params = {"sort": "asc", "order_by": "created_at", "per_page": "100",
+                  "page": next_page}
+    return None
+
+
+def upsert_note(api: Client, project: str, iid: int, marker: str, body: str
+                ) -> tuple[Upsert, int | None]:
+    """Update the marked note, or create it: ("updated" | "created", note id).
+
+    As on GitHub, a POST that failed with a 5xx is followed by a fresh look for
+    the note before any retry, so a retry never leaves two."""
+    attempt = 0
+    while True:
+        existing = find_note(api, project, iid, marker)
+        if existing is not None:
+            api.request("PUT", f"{_notes_path(project, iid)}/{existing.id}", body={"body": body})
+            return "updated", existing.id
+        try:
+            response = api.request("POST", _notes_path(project, iid), body={"body": body},
+                                   retry_server_errors=False)
+        except TransientError as exc:
+            attempt += 1
+            if attempt >= api.attempts:
+                raise
+            api.pause(attempt - 1, str(exc))
+            continue
+        return "created", _note_id(response.data)
+
+
+def _note_id(data: Any) -> int | None:
+    if isinstance(data, dict) and isinstance(data.get("id"), int):
+        return int(data["id"])
+    return None

@@ -1,0 +1,269 @@
+"""HTTP to a Git host's REST API: retries, rate limits, a time budget, size caps.
+
+A report step runs with `if: always()` at the end of a pipeline; it must
+neither hang the job on a throttled API nor give up on the first 502. So every
+call shares one deadline: server errors and dropped connections are retried
+with exponential backoff, 429s and GitHub's secondary rate limits wait as the
+host asks (`Retry-After`, else `x-ratelimit-reset`, else a minute, as GitHub's
+docs say), and when the host asks for longer than the budget has left we stop
+at once with exit 3 instead of sleeping past it.
+
+`requests` is imported only when a client makes its first call, so commands
+that never post do not pay for it. Nothing here logs headers: the token lives
+only in the session."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mlci.errors import ServiceError
+
+if TYPE_CHECKING:
+    import requests
+
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+MAX_RESPONSE_BYTES = 20_000_000  # a page of 100 comments of 65,536 chars is ~7 MB at most
+DEFAULT_BUDGET_S = 180.0  # one secondary-rate-limit minute fits, twice over
+DEFAULT_ATTEMPTS = 5
+DEFAULT_BACKOFF_S = 0.5  # 0.5, 1, 2, 4: 7.5 s over the retries of one call
+REQUEST_TIMEOUT_S = (10.0, 30.0)  # connect, read
+
+
+class ApiError(ServiceError):
+    """The host answered with an error that retrying will not fix (401, 403, 404, 422…).
+
+    Callers look at `status` and `api_message` to decide: a 403 on a fork pull
+    request is a warning, not a failure."""
+
+    def __init__(self, message: str, *, status: int, api_message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.api_message = api_message
+
+
+class TransientError(ServiceError):
+    """A call that may or may not have taken effect (5xx or a dropped connection on a
+    POST): the caller re-reads before trying again, so a retry never duplicates."""
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]
+    data: Any
+    url: str
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == lowered:
+                return value
+        return None
+
+
+@dataclass
+class Client:
+    """One API, one token, one deadline. `sleep` and `clock` are injectable for tests."""
+
+    service: str  # "GitHub" / "GitLab", for messages
+    base_url: str
+    headers: Mapping[str, str]
+    budget_s: float = DEFAULT_BUDGET_S
+    attempts: int = DEFAULT_ATTEMPTS
+    backoff_s: float = DEFAULT_BACKOFF_S
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], float] = time.time
+    _deadline: float | None = field(default=None, init=False, repr=False)
+    _session: requests.Session | None = field(default=None, init=False, repr=False)
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    def owns(self, url: str) -> bool:
+        """Only URLs under the API base get the token (a `Link` header could point anywhere)."""
+        return url.startswith(self.base_url.rstrip("/") + "/")
+
+    def remaining(self) -> float:
+        if self._deadline is None:
+            self._deadline = self.clock() + self.budget_s
+        return self._deadline - self.clock()
+
+    def pause(self, attempt: int, why: str) -> None:
+        """Backoff before attempt `attempt + 1`; refuses to sleep past the deadline."""
+        self.wait(self.backoff_s * (2 ** attempt), why)
+
+    def wait(self, seconds: float, why: str) -> None:
+        seconds = max(0.0, seconds)
+        left = self.remaining()
+        if seconds >= left:
+            raise ServiceError(f"{self.service} API: {why}; waiting {seconds:.0f} s more would "
+                               f"pass the {self.budget_s:.0f} s budget, giving up")
+        self.sleep(seconds)
+
+    def request(self, method: str, url: str, *, params: Mapping[str, str] | None = None,
+                body: Mapping[str, Any] | None = None, retry_server_errors: bool = True
+                ) -> Response:
+        """One call, retried as described in the module docstring.
+
+        With `retry_server_errors=False` (a POST that creates something) a 5xx or a
+        dropped connection raises `TransientError` instead of retrying blindly."""
+        import requests
+
+        if not (url.startswith("http://") or url.startswith("https://")):
+            url = self.url(url)
+        where = f"{method} {_display(url)}"
+        last = "no attempt made"
+        rate_waits = 0
+        attempt = 0
+        while True:
+            left = self.remaining()
+            if left <= 0:
+                raise ServiceError(f"{self.service} API: {where}: out of time after "
+                                   f"{self.budget_s:.0f} s ({last})")
+            try:
+                response = self._call(method, url, params, body, left)
+            except requests.RequestException as exc:
+                last = f"{type(exc).__name__}"
+                if not retry_server_errors:
+                    raise TransientError(f"{self.service} API: {where}: {last}") from exc
+            else:
+                if 200 <= response.status < 300:
+                    return response
+                message = _api_message(response)
+                last = f"HTTP {response.status}" + (f": {message}" if message else "")
+                delay = self._rate_limit_delay(response, message)
+                if delay is not None:
+                    rate_waits += 1
+                    if rate_waits > self.attempts:
+                        raise ServiceError(f"{self.service} API: {where}: still rate limited "
+                                           f"after {self.attempts} waits ({last})")
+                    self.wait(delay, f"{where}: rate limited ({last})")
+                    continue
+                if response.status not in RETRY_STATUSES:
+                    raise ApiError(f"{self.service} API: {where}: {last}",
+                                   status=response.status, api_message=message)
+                if not retry_server_errors:
+                    raise TransientError(f"{self.service} API: {where}: {last}")
+            attempt += 1
+            if attempt >= self.attempts:
+                raise ServiceError(f"{self.service} API: {where}: failed after {attempt} "
+                                   f"attempts ({last})")
+            self.pause(attempt - 1, f"{where}: {last}")
+
+    def _call(self, method: str, url: str, params: Mapping[str, str] | None,
+              body: Mapping[str, Any] | None, left: float) -> Response:
+        session = self._get_session()
+        connect, read = REQUEST_TIMEOUT_S
+        timeout = (min(connect, left), min(read, left))
+        send_params = dict(params) if params else None
+        with session.request(method, url, params=send_params, json=body, timeout=timeout,
+                             stream=True, allow_redirects=False) as raw:
+            content = _read_capped(raw, f"{self.service} API: {method} {_display(url)}")
+            data: Any = None
+            if content:
+                try:
+                    data = json.loads(content)
+                except ValueError:
+                    data = content.decode("utf-8", "replace")
+            return Response(raw.status_code, dict(raw.headers), data, raw.url or url)
+
+    def _get_session(self) -> requests.Session:
+        import requests
+
+        if self._session is None:
+            session = requests.Session()
+            session.headers.update(self.headers)
+            session.trust_env = True  # proxies from the runner's environment
+            self._session = session
+        return self._session
+
+    def _rate_limit_delay(self, response: Response, message: str) -> float | None:
+        """Seconds to wait, or None when this is not a rate limit.
+
+        GitHub signals both limits with 403 or 429: the primary with
+        `x-ratelimit-remaining: 0`, the secondary with a message that says so."""
+        remaining = response.header("x-ratelimit-remaining")
+        limited = response.status == 429 or (
+            response.status == 403 and (remaining == "0" or "rate limit" in message.lower()))
+        if not limited:
+            return None
+        retry_after = response.header("retry-after")
+        if retry_after:
+            seconds = _retry_after_seconds(retry_after, self.wall_clock())
+            if seconds is not None:
+                return seconds
+        reset = response.header("x-ratelimit-reset") or response.header("ratelimit-reset")
+        if reset and (remaining == "0" or response.header("ratelimit-remaining") == "0"
+                      or response.status == 429):
+            try:
+                return max(0.0, float(reset) - self.wall_clock()) + 1.0
+            except ValueError:
+                pass
+        return 60.0
+
+
+def _retry_after_seconds(value: str, now: float) -> float | None:
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def _read_capped(raw: requests.Response, where: str) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in raw.iter_content(chunk_size=65536):
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise ServiceError(f"{where}: response larger than {MAX_RESPONSE_BYTES:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _api_message(response: Response) -> str:
+    data = response.data
+    if isinstance(data, dict):
+        for key in ("message", "error_description", "error"):
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                return value[:300]
+            if isinstance(value, (list, dict)) and value:
+                return json.dumps(value)[:300]
+    if isinstance(data, str):
+        return " ".join(data.split())[:300]
+    return ""
+
+
+def _display(url: str) -> str:
+    """The URL without its query string: short enough for a log line."""
+    return url.split("?", 1)[0]
+
+
+def next_link(link_header: str | None) -> str | None:
+    """The `rel="next"` target of an RFC 8288 `Link` header (GitHub and GitLab both send it)."""
+    if not link_header:
+        return None
+    for part in link_header.split(","):
+        section = part.strip().split(";")
+        if len(section) < 2:
+            continue
+        target = section[0].strip()
+        if not (target.startswith("<") and target.endswith(">")):
+            continue
+        for param in section[1:]:
+            key, _, value = param.strip().partition("=")
+            if key.strip() == "rel" and "next" in value.strip().strip('"').split():
+                return target[1:-1]
+    return None

@@ -1,0 +1,225 @@
+"""Rendering: exact markdown for fixture documents, robustness, size limits, charts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mlci import __version__
+from mlci.report import charts, documents, render, size
+from mlci.report.step import marker_for
+from tests.report.conftest import FIXTURES, HERE, Run, big_document
+
+RUN_URL = "https://github.example/o/r/actions/runs/42"
+RunReport = Callable[..., Run]
+
+
+def markdown(folder: Path, run_url: str | None = RUN_URL) -> str:
+    return render.assemble(render.render(documents.load(str(folder)), run_url=run_url))
+
+
+def test_exact_markdown_for_the_fixture_documents() -> None:
+    """validate, compare (baseline, CI, p), drift, lineage-tag, an invalid promote.json,
+    an unrelated notes.json. Regenerate expected/full.md only after reading the diff."""
+    assert markdown(FIXTURES / "full") == (HERE / "expected" / "full.md").read_text()
+
+
+def test_same_input_gives_byte_identical_output(tmp_path: Path) -> None:
+    """Files written in another order, in other folders' mtimes: the same markdown."""
+    names = sorted(p.name for p in (FIXTURES / "full").iterdir())
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in reversed(names):
+        shutil.copy(FIXTURES / "full" / name, copy / name)
+    assert markdown(copy) == markdown(FIXTURES / "full") == markdown(copy)
+
+
+def test_minimal_document_exact(tmp_path: Path) -> None:
+    (tmp_path / "canary.json").write_text(json.dumps({
+        "schema": "mlci/result/v1", "step": "canary", "verdict": "pass", "summary": "",
+        "checks": [], "subject": {}, "mlci_version": "9.9", "started_at": "2026-01-01T00:00:00Z",
+        "duration_s": 0}))
+    assert markdown(tmp_path, run_url=None) == (
+        "### ✅ mlci: pass — canary passed\n\n"
+        "#### ✅ canary: pass\n\n_No checks._\n\n"
+        "<details><summary>canary: charts and details</summary>\n\n"
+        "- document: `canary.json`, written by mlci 9.9, started 2026-01-01T00:00:00Z, took 0 s\n\n"
+        "</details>\n\n"
+        f"<sub>mlci {__version__} · 1 result document</sub>\n")
+
+
+def test_invalid_documents_are_reported_not_crashed_on(tmp_path: Path) -> None:
+    (tmp_path / "validate.json").write_text('{"schema": "mlci/result/v1", "step": "valid')
+    (tmp_path / "compare.json").write_text(json.dumps({
+        "schema": "mlci/result/v2", "step": "compare", "verdict": "fail", "checks": "none"}))
+    (tmp_path / "list.json").write_text("[1, 2]")  # some other JSON artifact: ignored
+    text = markdown(tmp_path)
+    assert text.startswith("### ❌ mlci: fail — compare.json: invalid document · "
+                           "validate.json: invalid document\n")
+    assert "#### ❌ compare (compare.json): not a valid result document" in text
+    assert "- schema: 'mlci/result/v1' was expected" in text
+    assert "- checks: 'none' is not of type 'array'" in text
+    assert "#### ⚠️ validate (validate.json): not a valid result document" in text
+    assert "- not JSON: Unterminated string" in text
+
+
+def test_documents_in_artifact_subfolders_are_found(tmp_path: Path) -> None:
+    for sub in ("mlci-validate", "mlci-compare"):
+        (tmp_path / sub).mkdir()
+    shutil.copy(FIXTURES / "full" / "validate.json", tmp_path / "mlci-validate")
+    shutil.copy(FIXTURES / "full" / "compare.json", tmp_path / "mlci-compare")
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "digests.json").write_text("{not json")  # mlci's cache: skipped
+    loaded = documents.load(str(tmp_path))
+    assert [d.path for d in loaded.documents] == ["mlci-compare/compare.json",
+                                                  "mlci-validate/validate.json"]
+
+
+def test_no_documents_is_bad_input(clean_env: Path, run_report: RunReport) -> None:
+    run = run_report()
+    assert run.exit_code == 2
+    assert "no such folder" in run.stderr
+    (clean_env / ".mlci").mkdir()
+    (clean_env / ".mlci" / "report.json").write_text(json.dumps(
+        {"schema": "mlci/result/v1", "step": "report"}))  # our own output is not an input
+    run = run_report()
+    assert run.exit_code == 2
+    assert "no result documents (<step>.json) found" in run.stderr
+
+
+def test_text_from_documents_cannot_inject_markup(tmp_path: Path) -> None:
+    doc = json.loads((FIXTURES / "full" / "validate.json").read_text())
+    doc["summary"] = "# big <img src=x onerror=alert(1)> ![t](https://evil.example/p.png)"
+    doc["checks"][0]["name"] = "acc|uracy</details>"
+    doc["checks"][0]["message"] = "[click](https://evil.example) `code` <!-- mlci-report:x -->"
+    (tmp_path / "validate.json").write_text(json.dumps(doc))
+    text = markdown(tmp_path)
+    for markup in ("<img", "![t](", "[click](", "<!-- mlci-report", "</details> |"):
+        assert markup not in text
+    assert "\n\\# big &lt;img src=x onerror=alert(1)> !\\[t\\](https://evil.example/p.png)\n" \
+        in text
+    assert ("| ✅ | acc\\|uracy&lt;/details> | 0.9766 | 0.93 | \\[click\\](https://evil.example) "
+            "\\`code\\` &lt;!-- mlci-report:x --> |") in text
+
+
+def test_200_checks_fit_github_s_limit_with_the_cut_line() -> None:
+    rendered = render.render(documents.Collection((documents.Document(
+        "compare.json", big_document()),)), run_url=RUN_URL)
+    full = render.assemble(rendered)
+    assert size.measure(full) > 65_536
+    marker = marker_for("CI")
+    body = size.fit(rendered, 65_536, prefix=marker + "\n", full_at="`.mlci/report.md`")
+    assert size.measure(body) <= 65_536
+    lines = body.splitlines()
+    assert lines[0] == marker
+    assert lines[1] == ("### ❌ mlci: fail — compare failed: recall\\[segment=000\\], "
+                        "recall\\[segment=020\\], recall\\[segment=040\\] and 7 more")
+    assert lines[3] == ("> ✂️ Shortened to fit the 65,536-byte limit: left out the details "
+                        "of 1 step, the full lineage IDs, 190 passing or skipped checks. The full "
+                        "report is in "
+                        "`.mlci/report.md`.")
+    failing = [c["name"] for c in big_document()["checks"] if c["status"] == "fail"]
+    assert all(f"| ❌ | {render.text(name)} |" in body for name in failing)
+    assert "| | _190 more checks not shown_ |" in body
+    # under GitLab's limit nothing is cut
+    assert size.fit(rendered, 1_000_000, full_at="x") == full
+
+
+def test_thousands_of_failures_still_fit() -> None:
+    doc = big_document(checks=3000, failing=3000)
+    rendered = render.render(documents.Collection((documents.Document("c.json", doc),)))
+    body = size.fit(rendered, 65_536, full_at="`report.md`")
+    assert size.measure(body) <= 65_536
+    assert "more checks not shown" in body and "✂️" in body
+    assert body.endswith("</sub>\n")  # cut by whole rows, footer kept
+
+
+def test_mermaid_charts_of_metrics_and_drift() -> None:
+    checks = json.loads((FIXTURES / "full" / "compare.json").read_text())["checks"]
+    (chart, single) = charts.metric_charts("compare", checks)
+    assert chart.splitlines() == [
+        "```mermaid", "xychart-beta",
+        '    title "compare: candidate (bars) vs baseline (line)"',
+        '    x-axis ["accuracy", "f1", "roc_auc"]', "    y-axis 0.8375 --> 0.9785",
+        "    bar [0.912, 0.861, 0.951]", "    line [0.905, 0.902, 0.955]", "```"]
+    assert '"compare: rmse: candidate vs baseline"' in single
+    drift = json.loads((FIXTURES / "full" / "drift.json").read_text())["checks"]
+    assert [c.splitlines()[2] for c in charts.drift_charts("drift", drift)] == [
+        '    title "drift: drift score per column (jensenshannon)"',
+        '    title "drift: drift score per column (ks), threshold as line"']
+    assert charts.metric_charts("x", [{"name": 'a"b', "metric": "m", "value": 1e-9,
+                                       "baseline": 0.5}])[0].count('"') == 6
+
+
+def test_png_charts_when_matplotlib_is_installed(results: Path, run_report: RunReport) -> None:
+    pytest.importorskip("matplotlib")
+    run = run_report()
+    assert run.exit_code == 0, run.stderr
+    assert sorted(p.name for p in run.out.glob("*.png")) == ["report-compare-metrics.png",
+                                                             "report-drift-drift.png"]
+    assert (run.out / "report-compare-metrics.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_no_png_and_no_error_without_matplotlib(results: Path, run_report: RunReport,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import fails
+    run = run_report()
+    assert run.exit_code == 0, run.stderr
+    assert list(run.out.glob("*.png")) == []
+    assert (run.out / "report.md").read_text().count("```mermaid") == 4
+
+
+def test_local_run_writes_report_md_and_its_own_result(results: Path,
+                                                       run_report: RunReport) -> None:
+    run = run_report()
+    assert run.exit_code == 0, run.stderr  # the reported fail is not the report's fail
+    assert run.stdout.startswith("mlci report: PASS — reported 4 result document(s): "
+                                 "overall fail\n")
+    doc = run.doc()
+    assert doc["verdict"] == "pass" and doc["overall"] == "fail"
+    assert documents.schema_errors(doc) == []
+    assert (run.out / "report.md").read_text().startswith("### ❌ mlci: fail")
+    dotenv = (run.out / "report.env").read_text()
+    assert "MLCI_REPORT_OVERALL_VERDICT=fail" in dotenv
+    # reporting again does not report the report
+    assert run_report().doc()["summary"].startswith("reported 4 result document(s)")
+
+
+def test_invalid_document_makes_the_report_warn(clean_env: Path, run_report: RunReport
+                                                ) -> None:
+    out = clean_env / ".mlci"
+    out.mkdir()
+    shutil.copy(FIXTURES / "full" / "promote.json", out)
+    shutil.copy(FIXTURES / "full" / "validate.json", out)
+    run = run_report()
+    assert run.exit_code == 0
+    assert run.check("documents")["status"] == "warn"
+    assert run.doc()["overall"] == "warn"
+
+
+def test_marker_ids_are_safe_inside_an_html_comment() -> None:
+    assert marker_for("CI") == "<!-- mlci-report:CI -->"
+    assert marker_for("a --> <b>") == "<!-- mlci-report:a - -b -->"
+    assert marker_for("") == "<!-- mlci-report:mlci -->"
+
+
+def test_importing_the_command_stays_light() -> None:
+    script = ("import sys\nimport mlci.commands.report\nprint(sorted(m for m in ('requests', "
+              "'pandas', 'numpy', 'matplotlib', 'jsonschema', 'mlflow') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_help_has_a_worked_example(run_report: RunReport) -> None:
+    run = run_report("--help")
+    assert run.exit_code == 0
+    examples = run.stdout.split("Examples:")[1]
+    assert "mlci report --post --dry-run" in examples
+    assert "CI_JOB_TOKEN cannot post" in " ".join(examples.split())
