@@ -6,13 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${MLCI_VENV:-.venv}"
-
-step() { printf '\n==> %s\n' "$*"; }
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 step "install mlci and the example's dependencies into $venv"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[examples]' \
-  2>&1 | grep -v "^WARNING: Location" || true
+ensure_venv "$venv" examples
 export PATH="$PWD/$venv/bin:$PATH"
 cd examples
 

@@ -7,13 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${MLCI_VENV:-.venv}"
-
-step() { printf '\n==> %s\n' "$*"; }
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 step "python venv ($venv) with mlci and the test tools"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test,examples]' \
-  2>&1 | grep -v "^WARNING: Location" || true
+ensure_venv "$venv" test,examples
 "$venv/bin/mlci" --version
 
 for tool in scripts/tools/*.sh; do
