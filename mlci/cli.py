@@ -15,6 +15,9 @@ COMMANDS = {
     "validate": "mlci.commands.validate:validate",
     "compare": "mlci.commands.compare:compare",
     "lineage": "mlci.commands.lineage:lineage",
+    "promote": "mlci.commands.promote:promote",
+    "rollback": "mlci.commands.rollback:rollback",
+    "history": "mlci.commands.history:history",
     "report": "mlci.commands.report:report",
 }
 

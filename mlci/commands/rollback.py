@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from mlci.options import common, common_options, option
+
+EXAMPLES = """\b
+Examples:
+  # the kill switch: after a failed deploy, in the same job as the promote
+  mlci rollback --name fraud --alias production --reason "deploy failed in run 1234"
+
+\b
+  # to a given version (it must have held the alias and still exist)
+  mlci rollback --name fraud --alias production --to-version 3 \\
+      --reason "v4 hallucinates on long inputs"
+
+\b
+In the job that promoted (its <out>/promote.json is present), rollback undoes
+exactly that promotion and nothing else: if the promote moved nothing, it is a
+no-op. Elsewhere it goes back to the previous version in the alias history.
+A second rollback for the same reason and run is a no-op.
+Outputs: version, previous-version, verdict.
+"""
+
+
+@click.command(epilog=EXAMPLES)
+@option("name", metavar="NAME", help="Registered model name [default: registry.name in the "
+        "config].")
+@option("alias", required=True, metavar="ALIAS", help="Alias to move back, e.g. production.")
+@option("to-version", type=int, metavar="N", help="Version to go back to [default: the "
+        "previous one in the alias history].")
+@option("reason", required=True, metavar="TEXT", help="Why; recorded in the alias history.")
+@option("registry", metavar="URI", help="MLflow tracking/registry URI [default: registry.uri in "
+        "the config, else $MLFLOW_TRACKING_URI, else sqlite:///<out>/registry.db].")
+@option("wait", type=float, default=60.0, show_default=True, metavar="SECONDS",
+        help="How long to queue behind other mlci runs moving the same alias.")
+@common_options
+def rollback(**kwargs: Any) -> None:
+    """Move a registry alias back to the previous version in its history (or a given one).
+
+    Records the reason in the alias history. Writes <out>/rollback.json.
+    """
+    from mlci.promote.rollback import RollbackOptions, rollback_step
+
+    shared = common(kwargs)
+    sys.exit(rollback_step(shared, RollbackOptions(
+        name=kwargs["name"], alias=kwargs["alias"], reason=kwargs["reason"],
+        to_version=kwargs["to_version"], registry=kwargs["registry"], wait=kwargs["wait"])))

@@ -1,0 +1,166 @@
+"""The function behind `mlci rollback`: move an alias back, safely and only once.
+
+The kill-switch step runs under `if: failure()`, which also fires when the
+promote step itself failed or lost a race; a rollback must then undo nothing
+that this run did not do. So, when the out folder holds this job's
+`promote.json` for the same alias, rollback undoes exactly that move (and
+does nothing if it moved nothing, or refuses if someone promoted since).
+Without it, the alias goes back to the previous version in its history:
+a stack where rollbacks pop, so a second rollback for the same failure is a
+no-op and a rollback for a later failure goes one further back, never
+forward. `--to-version N` names the target explicitly; it must have held the
+alias and still exist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mlci.ci import Platform
+from mlci.ci.base import Facts
+from mlci.errors import InputError
+from mlci.options import Common
+from mlci.promote import protocol, shared
+from mlci.registry import history as hist
+from mlci.registry.client import ModelState, Registry, check_alias
+from mlci.result import Check, Result
+from mlci.runner import run_step
+
+DEFAULT_WAIT_S = 60.0
+
+
+@dataclass(frozen=True)
+class RollbackOptions:
+    name: str | None
+    alias: str
+    reason: str
+    to_version: int | None = None
+    registry: str | None = None
+    wait: float = DEFAULT_WAIT_S
+
+
+def rollback_step(common: Common, options: RollbackOptions) -> int:
+    def produce(platform: Platform) -> Result:
+        return rollback(common, options, platform)
+
+    def outputs(result: Result) -> dict[str, str]:
+        return dict(result.extra.get("outputs", {}))
+
+    return run_step("rollback", common, produce, outputs)
+
+
+def rollback(common: Common, options: RollbackOptions, platform: Platform) -> Result:
+    section = shared.registry_section(common)
+    name = shared.model_name(options.name, section)
+    alias = check_alias(options.alias)
+    reason = hist.clip_reason(options.reason)
+    if reason is None:
+        raise InputError("--reason: missing; say why, e.g. --reason \"deploy failed in run "
+                         "1234\" (it is recorded in the alias history)")
+    if options.wait < 0:
+        raise InputError(f"--wait {options.wait}: expected seconds >= 0")
+    registry = shared.open_registry(common, options.registry, section)
+    state = registry.require_model(name)
+    history = hist.read(state.tags, alias)
+    if options.to_version is not None:
+        _check_target(registry, name, alias, options.to_version, history)
+    facts = platform.facts()
+    job = shared.previous_promote(common.out, name, alias)
+    outcome = protocol.move(registry, name, alias, shared.owner(facts),
+                            _decide(registry, name, alias, options, reason, facts, job),
+                            options.wait)
+    checks: list[Check] = shared.outcome_checks("rollback", outcome)
+    summary = {"moved": f"rolled {alias} back to v{outcome.to_version}",
+               "noop": f"nothing to roll back for {alias}",
+               "refused": f"not rolled back: {alias}",
+               "lost": f"not rolled back: lost a race for {alias}"}[outcome.status]
+    if outcome.status == "refused":
+        summary = f"not rolled back: {outcome.message}"
+    current = outcome.to_version if outcome.changed else outcome.from_version
+    subject = {"model": f"models:/{name}/{current}"} if current is not None else {}
+    outputs = {"version": shared.version_text(current),
+               "previous-version": shared.version_text(outcome.from_version)}
+    return Result(step="rollback", checks=checks, summary=summary, subject=subject,
+                  extra={"registry": registry.display, "name": name, "alias": alias,
+                         "version": current, "previous_version": outcome.from_version,
+                         "changed": outcome.changed, "outcome": outcome.status,
+                         "reason": reason, "outputs": outputs})
+
+
+def _check_target(registry: Registry, name: str, alias: str, version: int,
+                  history: hist.History) -> None:
+    """An explicit target is user input: a wrong one is exit 2, before anything is queued."""
+    held = sorted(history.held(), reverse=True)
+    listing = ", ".join(f"v{v}" for v in held) or "none recorded"
+    if registry.version(name, version) is None:
+        raise InputError(f"--to-version {version}: {name} has no version {version} (deleted, "
+                         f"or never registered); versions that held {alias}: {listing}")
+    if version not in held:
+        raise InputError(f"--to-version {version}: v{version} never held {alias} in its "
+                         f"history; versions that did: {listing}")
+
+
+def _decide(registry: Registry, name: str, alias: str, options: RollbackOptions, reason: str,
+            facts: Facts, job: dict[str, Any] | None) -> protocol.Decide:
+    def decide(state: ModelState, history: hist.History) -> protocol.Plan | protocol.Outcome:
+        current = state.aliases.get(alias)
+        head = history.head
+        if (head is not None and head.action == "rollback" and head.reason == reason
+                and head.run_url == facts.get("run_url") and current == head.to_version):
+            return protocol.Outcome("noop", f"{alias} was already rolled back to "
+                                    f"v{current} for this reason ({head.describe()})",
+                                    current, current)
+        target = options.to_version
+        if target is None and job is not None:
+            found = _undo_this_job(alias, current, history, job)
+            if isinstance(found, protocol.Outcome):
+                return found
+            target = found
+        elif target is None:
+            if not history.consistent_with(current):
+                return protocol.Outcome(
+                    "refused", f"{shared.mismatch(alias, current, history)}; the previous "
+                    "version is ambiguous: pass --to-version N", current, None)
+            stack = history.stack()
+            if len(stack) < 2:
+                return protocol.Outcome(
+                    "refused", f"{alias} has no earlier version in its history to go back "
+                    f"to (held: {', '.join(f'v{v}' for v in stack) or 'nothing'})",
+                    current, None)
+            target = stack[-2]
+        if current == target:
+            return protocol.Outcome("noop", f"{alias} already holds v{target}; nothing to do",
+                                    current, target)
+        if registry.version(name, target) is None:
+            return protocol.Outcome(
+                "refused", f"the version to go back to, v{target}, was deleted; pass "
+                "--to-version N with a version that still exists", current, target)
+        return protocol.Plan(shared.entry_for("rollback", current, target, facts, [], reason))
+
+    return decide
+
+
+def _undo_this_job(alias: str, current: int | None, history: hist.History,
+                   job: dict[str, Any]) -> int | protocol.Outcome:
+    """Undo exactly this job's promotion, if it made one and it still stands."""
+    moved_to, moved_from = job.get("version"), job.get("previous_version")
+    if not job.get("changed"):
+        said = job.get("summary") or "see promote.json"
+        return protocol.Outcome(
+            "noop", f"this job's promote did not move {alias} ({said}), so there is nothing "
+            "of this run to undo; to roll back anyway pass --to-version N", current, current)
+    if current != moved_to:
+        head = history.head
+        if current == moved_from and head is not None and head.action == "rollback":
+            return protocol.Outcome("noop", f"this job's promotion of v{moved_to} was already "
+                                    f"rolled back ({head.describe()})", current, current)
+        now = f"v{current}" if current is not None else "nothing"
+        return protocol.Outcome(
+            "refused", f"this job promoted v{moved_to}, but {alias} now holds {now}: someone "
+            "moved it since, and their move is not this run's to undo; pass --to-version N "
+            "to choose", current, None)
+    if not isinstance(moved_from, int):
+        return protocol.Outcome(
+            "refused", f"this job's promote created {alias} (it held nothing before), so there "
+            "is no earlier version to go back to; pass --to-version N", current, None)
+    return moved_from

@@ -1,0 +1,220 @@
+"""The function behind `mlci promote`: gates first, then registration, then the alias move.
+
+Order matters for "a failed gate changes nothing": documents are read and
+checked (exit 2 on a malformed one) and every gate is judged before the
+registry is written to at all, including the registration of a new version."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mlci.ci import Platform
+from mlci.errors import InputError
+from mlci.options import Common
+from mlci.promote import candidate as candidate_module
+from mlci.promote import gates as gates_module
+from mlci.promote import protocol, shared
+from mlci.registry import history as hist
+from mlci.registry.client import SOURCE_TAG, ModelState, Registry, check_alias
+from mlci.result import Check, Result
+from mlci.runner import run_step
+
+DEFAULT_WAIT_S = 60.0
+
+
+@dataclass(frozen=True)
+class PromoteOptions:
+    name: str | None
+    alias: str
+    model: str | None = None
+    version: int | None = None
+    require: Sequence[str] = ()
+    allow_warn: bool = False
+    public_key: str | None = None
+    registry: str | None = None
+    force: bool = False
+    reason: str | None = None
+    wait: float = DEFAULT_WAIT_S
+
+
+def promote_step(common: Common, options: PromoteOptions) -> int:
+    def produce(platform: Platform) -> Result:
+        return promote(common, options, platform)
+
+    def outputs(result: Result) -> dict[str, str]:
+        return dict(result.extra.get("outputs", {}))
+
+    return run_step("promote", common, produce, outputs)
+
+
+def promote(common: Common, options: PromoteOptions, platform: Platform) -> Result:
+    section = shared.registry_section(common)
+    name = shared.model_name(options.name, section)
+    alias = check_alias(options.alias)
+    gates = gates_module.parse_require(list(options.require))
+    if options.wait < 0:
+        raise InputError(f"--wait {options.wait}: expected seconds >= 0")
+    public_key = None
+    if options.public_key:
+        from mlci.lineage.signing import load_public_key
+
+        public_key = load_public_key(options.public_key)
+    registry = shared.open_registry(common, options.registry, section)
+    facts = platform.facts()
+    candidate = candidate_module.resolve(registry, name, options.model, options.version)
+    try:
+        report = gates_module.evaluate(gates, common.out, candidate,
+                                       allow_warn=options.allow_warn, public_key=public_key)
+        failed = [c.name for c in report.checks if c.status == "fail"]
+        if failed:
+            check = Check("alias", "skip", f"{alias} not moved: {len(failed)} gate(s) failed "
+                          f"({', '.join(failed)}); nothing in the registry was changed")
+            known = candidate.version.version if candidate.version is not None else None
+            return _result(name, alias, candidate, registry, [*report.checks, check],
+                           known, _alias_now(registry, name, alias), changed=False,
+                           summary=f"not promoted: gate(s) {', '.join(failed)} failed")
+        known = candidate.version.version if candidate.version is not None else None
+        early = _refuse_early(registry, name, alias, known, options.force)
+        if early is not None:
+            outcome, target = early, known
+            return _finish(name, alias, candidate, registry, report.checks, gates, outcome,
+                           target)
+        if candidate.version is None:
+            assert candidate.uri is not None
+            info = registry.register(name, candidate.uri, {SOURCE_TAG: candidate.uri})
+            candidate.version = info
+            candidate.run_id = candidate.run_id or info.run_id
+        target = candidate.version.version
+        tags = dict(report.version_tags)
+        if candidate.known_digest is not None:
+            tags.setdefault("mlci.model_digest", candidate.known_digest)
+        if tags:
+            registry.set_version_tags(name, target, tags)
+        passed = [c.name for c in report.checks]
+        outcome = _quick_noop(registry, name, alias, target) or protocol.move(
+            registry, name, alias, shared.owner(facts),
+            _decide(alias, target, facts, passed, options), options.wait)
+    finally:
+        candidate.cleanup()
+    return _finish(name, alias, candidate, registry, report.checks, gates, outcome, target)
+
+
+def _finish(name: str, alias: str, candidate: candidate_module.Candidate, registry: Registry,
+            gate_checks: list[Check], gates: list[str], outcome: protocol.Outcome,
+            target: int | None) -> Result:
+    checks = [*gate_checks, *shared.outcome_checks("alias", outcome)]
+    if not gates:
+        checks.insert(0, Check("gates", "warn", "no gates required (--require): promoted on "
+                               "trust; name the steps that must have passed, e.g. "
+                               "--require validate,compare,lineage,signature"))
+    label = f"v{target}" if target is not None else str(candidate.uri)
+    summary = {"moved": f"promoted {name} {label} to {alias}",
+               "noop": f"{alias} already holds {name} {label}",
+               "refused": f"not promoted: {alias} was moved outside mlci",
+               "lost": f"not promoted: lost a race for {alias}"}[outcome.status]
+    return _result(name, alias, candidate, registry, checks, target, outcome.from_version,
+                   changed=outcome.changed, summary=summary, status=outcome.status)
+
+
+def _refuse_early(registry: Registry, name: str, alias: str, target: int | None, force: bool
+                  ) -> protocol.Outcome | None:
+    """An alias moved outside mlci is refused before a new version is registered, so the
+    refusal changes nothing at all (the protocol checks again under the queue)."""
+    from mlci.registry import lock
+
+    state = None if force else registry.model(name)
+    if state is None or (target is not None and state.aliases.get(alias) == target):
+        return None
+    if lock.read_tickets(state.tags, alias):
+        return None  # a move is running or was interrupted: the queue deals with it
+    return _refusal(state, alias)
+
+
+def _refusal(state: ModelState, alias: str) -> protocol.Outcome | None:
+    from mlci.registry import lock
+
+    history = hist.read(state.tags, alias)
+    current = state.aliases.get(alias)
+    if history.consistent_with(current):
+        return None
+    for ticket in lock.read_tickets(state.tags, alias):
+        intent = (ticket.intent or {}).get("entry") or {}
+        if current is not None and intent.get("to_version") == current:
+            return protocol.Outcome(
+                "refused", f"{alias} holds v{current} from an mlci move that was interrupted "
+                f"before its history entry was written ({ticket.describe()}): run `mlci "
+                f"history --name {state.name} --alias {alias} --repair` to record it",
+                current, None)
+    return protocol.Outcome(
+        "refused", f"{shared.mismatch(alias, current, history)}: find out who moved it, then "
+        f"pass --force to promote from the current state (or record it with `mlci history "
+        f"--name {state.name} --alias {alias} --repair`)", current, None)
+
+
+def _alias_now(registry: Registry, name: str, alias: str) -> int | None:
+    state = registry.model(name)
+    return state.aliases.get(alias) if state is not None else None
+
+
+def _quick_noop(registry: Registry, name: str, alias: str, target: int
+                ) -> protocol.Outcome | None:
+    """A re-run that changes nothing writes nothing, not even a queue ticket."""
+    from mlci.registry import lock
+
+    state = registry.model(name)
+    if state is None or state.aliases.get(alias) != target:
+        return None
+    history = hist.read(state.tags, alias)
+    if not history.consistent_with(target) or lock.read_tickets(state.tags, alias):
+        return None
+    return protocol.Outcome("noop", f"{alias} already holds v{target}; nothing to do", target,
+                            target)
+
+
+def _decide(alias: str, target: int, facts: Any, gates: list[str],
+            options: PromoteOptions) -> protocol.Decide:
+    def decide(state: ModelState, history: hist.History) -> protocol.Plan | protocol.Outcome:
+        current = state.aliases.get(alias)
+        if current == target:
+            unrecorded = ("" if history.consistent_with(current) else
+                          "; its history does not record this: run `mlci history --repair`")
+            return protocol.Outcome("noop", f"{alias} already holds v{target}; nothing to do"
+                                    f"{unrecorded}", current, target)
+        notes: list[str] = []
+        extra: dict[str, Any] = {}
+        if not history.consistent_with(current):
+            refusal = None if options.force else _refusal(state, alias)
+            if refusal is not None:
+                refusal.to_version = target
+                return refusal
+            notes.append(f"--force: {shared.mismatch(alias, current, history)}; promoted from "
+                         "the current state and recorded it")
+            extra["forced"] = True
+        if history.damaged:
+            notes.append(f"ignored {len(history.damaged)} unreadable history tag(s): "
+                         + ", ".join(history.damaged[:3]))
+        entry = shared.entry_for("promote", current, target, facts, gates, options.reason,
+                                 extra)
+        return protocol.Plan(entry, notes)
+
+    return decide
+
+
+def _result(name: str, alias: str, candidate: candidate_module.Candidate, registry: Registry,
+            checks: list[Check], version: int | None, previous: int | None, *, changed: bool,
+            summary: str, status: str = "gates") -> Result:
+    subject: dict[str, Any] = {"model": candidate.uri or candidate.reference}
+    if candidate.known_digest is not None:
+        subject["model_digest"] = candidate.known_digest
+    if candidate.version is not None:
+        subject["registered"] = candidate.version.uri
+    if candidate.run_id:
+        subject["run_id"] = candidate.run_id
+    outputs = {"version": shared.version_text(version),
+               "previous-version": shared.version_text(previous)}
+    return Result(step="promote", checks=checks, summary=summary, subject=subject,
+                  extra={"registry": registry.display, "name": name, "alias": alias,
+                         "version": version, "previous_version": previous, "changed": changed,
+                         "outcome": status, "outputs": outputs})

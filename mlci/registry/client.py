@@ -1,0 +1,315 @@
+"""The MLflow model registry as mlci uses it: a few operations, each retried and each
+failing with a message that names the registry and what was being done.
+
+Which registry: `--registry`, else the config's `registry.uri`, else
+`MLFLOW_TRACKING_URI`, else a SQLite file in the out folder, so a laptop run
+works with nothing configured and CI points at a shared server. One URI serves
+as both tracking and registry URI: registering `runs:/…` needs the run's
+tracking server, and a registry apart from it would be a second thing to
+configure for no gain."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from mlci.errors import InputError, ServiceError
+from mlci.registry import retry
+
+T = TypeVar("T")
+
+DB_NAME = "registry.db"
+SOURCE_TAG = "mlci.source"  # the URI a version was registered from (idempotent re-runs)
+_REGISTRATION_TAG = "mlci.registration"  # a nonce: was a timed-out create applied after all?
+_RESERVED_ALIAS = re.compile(r"^(latest|[vV]\d+)$", re.IGNORECASE)
+_ALIAS = re.compile(r"^[\w\-]+$")
+
+
+def resolve_uri(option: str | None, config_section: Mapping[str, Any], out_dir: str,
+                environ: Mapping[str, str] | None = None) -> str:
+    """--registry, config `registry.uri`, $MLFLOW_TRACKING_URI, then the embedded SQLite file."""
+    env = os.environ if environ is None else environ
+    if option:
+        return option
+    configured = config_section.get("uri")
+    if isinstance(configured, str) and configured:
+        return configured
+    if env.get("MLFLOW_TRACKING_URI"):
+        return env["MLFLOW_TRACKING_URI"]
+    return "sqlite:///" + str(Path(os.path.abspath(out_dir)) / DB_NAME)
+
+
+def display_uri(uri: str) -> str:
+    """The URI without credentials: it goes into logs, results and CI annotations."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return uri
+    if parts.password is None and parts.username is None:
+        return uri
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def check_alias(alias: str) -> str:
+    """MLflow reserves `latest` and `v<n>` (they address versions); refuse them
+    before touching the registry, with the reason, not MLflow's 400."""
+    if not alias:
+        raise InputError("--alias: missing; name the alias to move, e.g. --alias production")
+    if _RESERVED_ALIAS.match(alias):
+        raise InputError(f"--alias {alias}: reserved by MLflow (`latest` and `v<number>` "
+                         "address versions, not aliases); choose another name, e.g. production")
+    if not _ALIAS.match(alias) or len(alias) > 200:
+        raise InputError(f"--alias {alias}: expected letters, digits, `_` and `-` only "
+                         "(at most 200), e.g. production or champion")
+    return alias
+
+
+def check_name(name: str | None) -> str:
+    if not name or not name.strip():
+        raise InputError("--name: missing; name the registered model, e.g. --name fraud "
+                         "(or set registry.name in the config)")
+    if "/" in name or ":" in name:
+        raise InputError(f"--name {name}: registered model names cannot contain '/' or ':'")
+    return name
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """One read of a registered model: its aliases and tags from the same response,
+    which is what lets the protocol compare an alias with its history."""
+
+    name: str
+    aliases: dict[str, int]
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    name: str
+    version: int
+    source: str
+    run_id: str | None
+    status: str
+    tags: dict[str, str] = field(default_factory=dict)
+    model_id: str | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+class Registry:
+    """Retried registry operations; `None` means "not there", errors are mlci errors."""
+
+    def __init__(self, uri: str, policy: retry.RetryPolicy | None = None) -> None:
+        from mlflow.tracking import MlflowClient
+
+        self.uri = uri
+        self.display = display_uri(uri)
+        self.policy = policy or retry.policy_from_env()
+        self._client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _call(self, operation: str, fn: Callable[[], T],
+              policy: retry.RetryPolicy | None = None) -> T:
+        try:
+            return retry.call(fn, policy or self.policy)
+        except retry.RetriesExhausted as exc:
+            raise ServiceError(
+                f"registry {self.display}: {operation} failed after {exc.attempts} attempts "
+                f"over {exc.waited:.1f}s: {_first_line(exc.last)}") from exc
+        except InputError:
+            raise
+        except Exception as exc:
+            code = getattr(exc, "error_code", None)
+            if code in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST",
+                        "RESOURCE_ALREADY_EXISTS"):
+                raise InputError(f"registry {self.display}: {operation}: "
+                                 f"{_first_line(exc)}") from exc
+            raise ServiceError(f"registry {self.display}: {operation} failed: "
+                               f"{_first_line(exc)}") from exc
+
+    def _missing_is_none(self, operation: str, fn: Callable[[], T],
+                         policy: retry.RetryPolicy | None = None) -> T | None:
+        def guarded() -> T | None:
+            try:
+                return fn()
+            except Exception as exc:
+                if getattr(exc, "error_code", None) in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
+                    return None
+                raise
+
+        return self._call(operation, guarded, policy)
+
+    # -- reads ------------------------------------------------------------------
+
+    def model(self, name: str, policy: retry.RetryPolicy | None = None) -> ModelState | None:
+        found = self._missing_is_none(f"reading registered model {name!r}",
+                                      lambda: self._client.get_registered_model(name), policy)
+        if found is None:
+            return None
+        aliases = {str(k): int(v) for k, v in (found.aliases or {}).items()}
+        return ModelState(name=name, aliases=aliases, tags=dict(found.tags or {}))
+
+    def require_model(self, name: str) -> ModelState:
+        state = self.model(name)
+        if state is None:
+            raise InputError(f"--name {name}: no registered model of that name in registry "
+                             f"{self.display}")
+        return state
+
+    def version(self, name: str, version: int) -> VersionInfo | None:
+        found = self._missing_is_none(
+            f"reading version {version} of {name!r}",
+            lambda: self._client.get_model_version(name, str(version)))
+        return None if found is None else _version_info(found)
+
+    def alias_version(self, name: str, alias: str) -> int | None:
+        state = self.model(name)
+        return None if state is None else state.aliases.get(alias)
+
+    def versions_with(self, name: str, run_id: str | None) -> list[VersionInfo]:
+        """Versions of `name` (of one run, when given): for reusing an earlier registration."""
+        query = f"name = '{_quote(name)}'"
+        if run_id:
+            query += f" and run_id = '{_quote(run_id)}'"
+        found = self._call(f"searching versions of {name!r}",
+                           lambda: list(self._client.search_model_versions(query)))
+        return [_version_info(v) for v in found]
+
+    def run_tags(self, run_id: str) -> dict[str, str] | None:
+        found = self._missing_is_none(f"reading run {run_id}",
+                                      lambda: self._client.get_run(run_id))
+        return None if found is None else dict(found.data.tags or {})
+
+    # -- writes -----------------------------------------------------------------
+
+    def set_alias(self, name: str, alias: str, version: int,
+                  policy: retry.RetryPolicy | None = None) -> None:
+        self._call(f"setting alias {alias!r} of {name!r} to version {version}",
+                   lambda: self._client.set_registered_model_alias(name, alias, str(version)),
+                   policy)
+
+    def delete_alias(self, name: str, alias: str,
+                     policy: retry.RetryPolicy | None = None) -> None:
+        self._call(f"deleting alias {alias!r} of {name!r}",
+                   lambda: self._client.delete_registered_model_alias(name, alias), policy)
+
+    def set_model_tag(self, name: str, key: str, value: str,
+                      policy: retry.RetryPolicy | None = None) -> None:
+        self._call(f"setting tag {key!r} on {name!r}",
+                   lambda: self._client.set_registered_model_tag(name, key, value), policy)
+
+    def delete_model_tag(self, name: str, key: str,
+                         policy: retry.RetryPolicy | None = None) -> None:
+        self._call(f"deleting tag {key!r} of {name!r}",
+                   lambda: self._client.delete_registered_model_tag(name, key), policy)
+
+    def set_version_tags(self, name: str, version: int, tags: Mapping[str, str]) -> None:
+        for key, value in tags.items():
+            self._call(f"setting tag {key!r} on version {version} of {name!r}",
+                       lambda k=key, v=value: self._client.set_model_version_tag(  # type: ignore[misc]
+                           name, str(version), k, v))
+
+    def register(self, name: str, model_uri: str, tags: Mapping[str, str]) -> VersionInfo:
+        """A new version of `name` from `model_uri` (creating `name` when new).
+
+        A create that timed out may still have happened; the nonce tag finds
+        it on retry, so a flaky network never leaves two versions behind."""
+        nonce = uuid.uuid4().hex
+        all_tags = {**tags, _REGISTRATION_TAG: nonce}
+
+        def attempt() -> Any:
+            earlier = [v for v in self._raw_versions(name)
+                       if dict(v.tags or {}).get(_REGISTRATION_TAG) == nonce]
+            if earlier:
+                return earlier[0]
+            with self._global_uris():
+                import mlflow
+
+                return mlflow.register_model(model_uri, name, await_registration_for=120,
+                                             tags=all_tags)
+
+        created = self._call(f"registering {model_uri} as a version of {name!r}", attempt)
+        return _version_info(created)
+
+    def _raw_versions(self, name: str) -> list[Any]:
+        try:
+            return list(self._client.search_model_versions(f"name = '{_quote(name)}'"))
+        except Exception as exc:
+            if getattr(exc, "error_code", None) == "RESOURCE_DOES_NOT_EXIST":
+                return []
+            raise
+
+    # -- model files ------------------------------------------------------------
+
+    def download(self, uri: str, destination: str) -> Path:
+        """The files of a model URI (`runs:/…`, `models:/…`, a local folder)."""
+        if Path(uri).exists():
+            return Path(uri)
+        import mlflow.artifacts
+
+        def fetch() -> str:
+            # `models:/` URIs are resolved through the global registry URI, whatever
+            # `registry_uri=` says (MLflow 3.x), so set it for this call.
+            with self._global_uris():
+                return str(mlflow.artifacts.download_artifacts(
+                    artifact_uri=uri, dst_path=destination, tracking_uri=self.uri))
+
+        path = Path(self._call(f"downloading the files of {uri}", fetch))
+        meta = path / "registered_model_meta"
+        if meta.is_file():
+            # MLflow writes this receipt into a download that went through `models:/` (also
+            # a `runs:/` URI of an MLflow 3 logged model); it is not part of the model.
+            meta.unlink()
+        return path
+
+    def download_version(self, name: str, version: int, destination: str) -> Path:
+        """A version's files exactly as registered: through its storage location, since a
+        `models:/` download adds a `registered_model_meta` file that would change the digest."""
+        location = self._call(
+            f"locating the files of version {version} of {name!r}",
+            lambda: str(self._client.get_model_version_download_uri(name, str(version))))
+        return self.download(location, destination)
+
+    @contextlib.contextmanager
+    def _global_uris(self) -> Iterator[None]:
+        """`mlflow.register_model` reads the global URIs; set them for one call only."""
+        import mlflow
+
+        before = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
+        mlflow.set_tracking_uri(self.uri)
+        mlflow.set_registry_uri(self.uri)
+        try:
+            yield
+        finally:
+            mlflow.set_tracking_uri(before[0])
+            mlflow.set_registry_uri(before[1])
+
+
+def _version_info(found: Any) -> VersionInfo:
+    return VersionInfo(name=str(found.name), version=int(found.version),
+                       source=str(found.source or ""), run_id=found.run_id or None,
+                       status=str(found.status or ""), tags=dict(found.tags or {}),
+                       model_id=getattr(found, "model_id", None) or None)
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "message", None) or exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line[:500]
