@@ -3,7 +3,9 @@ each action and the `mlci` command it wraps.
 
 - zizmor (offline), actionlint and check-jsonschema report nothing;
 - every input of `<step>/action.yml` is an option of `mlci <step>` with the same
-  kebab-case name, and reaches it only as that option's MLCI_* variable;
+  kebab-case name, and reaches it only as that option's MLCI_* variable (an action
+  over a command group, like lineage, picks the subcommand with one more input);
+- a boolean flag's input defaults to "false", a value mlci reads as off;
 - no `run:` script splices `${{ inputs.* }}` or event data into its text.
 """
 
@@ -30,6 +32,9 @@ ALL_ACTIONS = sorted([ROOT / "action.yml", *ROOT.glob("*/action.yml")])
 WORKFLOWS = sorted([*ROOT.glob(".github/workflows/*.yml"),
                     *ROOT.glob("examples/.github/workflows/*.yml")])
 NOT_FLAGS = {"python", "args", "step"}  # action-only inputs (setup's interpreter, umbrella's)
+# Actions over a command group: folder → (the input that picks the subcommand, the
+# subcommands it may pick, the variable that carries it to `mlci <group> "$VAR"`).
+SUBCOMMANDS = {"lineage": ("command", ("tag", "verify"), "MLCI_ACTION_COMMAND")}
 UNSAFE_IN_RUN = re.compile(r"\$\{\{\s*(inputs\.|github\.event|github\.head_ref)")
 KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -165,24 +170,45 @@ def mlci_argv(script: str) -> list[str]:
     return words
 
 
+def subcommand_commands(path: Path, action: dict[str, Any], step: dict[str, Any],
+                        argv: list[str]) -> tuple[str | None, list[click.Command]]:
+    """For an action over a command group: check how it picks the subcommand and return
+    (that input, the commands it can run); else (None, the commands of `argv`)."""
+    if path.parent.name not in SUBCOMMANDS:
+        return None, command_for(argv)
+    selector, choices, variable = SUBCOMMANDS[path.parent.name]
+    assert argv == [path.parent.name], f"{rel(path)} runs `mlci {' '.join(argv)}`"
+    spec = action["inputs"][selector]
+    assert spec["default"] in choices and spec.get("description")
+    assert all(choice in spec["description"] for choice in choices)
+    assert step["env"][variable] == f"${{{{ inputs.{selector} }}}}"
+    assert f'mlci {argv[0]} "${variable}"' in step["run"].splitlines()[-1]
+    return selector, [c for choice in choices for c in command_for([*argv, choice])]
+
+
 @pytest.mark.parametrize("path", STEP_ACTIONS, ids=lambda p: p.parent.name)
 def test_step_action_inputs_are_the_cli_flags_passed_as_env(path: Path) -> None:
     action = load(path)
     step = run_step(action)
     argv = mlci_argv(step["run"])
     assert argv[0] == path.parent.name, f"{rel(path)} runs `mlci {' '.join(argv)}`"
-    commands = command_for(argv)
+    selector, commands = subcommand_commands(path, action, step, argv)
     env = step.get("env", {})
+    # `python` is the interpreter that installs mlci, never mlci's own --python (lineage tag)
+    assert env_name("python") not in env, f"{rel(path)}: input python must not reach mlci"
     for name, spec in action.get("inputs", {}).items():
         assert KEBAB.match(name), f"{rel(path)}: input {name} is not kebab-case"
         assert spec.get("description"), f"{rel(path)}: input {name} has no description"
-        if name in NOT_FLAGS:
+        if name in NOT_FLAGS or name == selector:
             continue
         params = [options_of(c).get(name) for c in commands]
         assert any(params), f"{rel(path)}: input {name} is not an option --{name} of mlci {argv}"
         assert all(p.envvar == env_name(name) for p in params if p is not None)
         assert env.get(env_name(name)) == f"${{{{ inputs.{name} }}}}", (
             f"{rel(path)}: input {name} must reach mlci as {env_name(name)}")
+        if any(isinstance(p, click.Option) and p.is_flag for p in params):
+            # an empty value would do too, but "false" says in the docs what the input is
+            assert spec.get("default") == "false", f"{rel(path)}: boolean input {name}"
 
 
 @pytest.mark.parametrize("path", STEP_ACTIONS, ids=lambda p: p.parent.name)
@@ -215,6 +241,66 @@ def test_umbrella_common_inputs_are_options_of_every_step() -> None:
 def test_validate_action_declares_every_contract_flag() -> None:
     inputs = set(load(ROOT / "validate" / "action.yml")["inputs"])
     assert inputs == {"config", "predictions", "model", "data", "out", "python"}
+
+
+def test_compare_action_declares_every_contract_flag() -> None:
+    action = load(ROOT / "compare" / "action.yml")
+    assert set(action["inputs"]) == {"candidate", "baseline", "data", "policy", "resamples",
+                                     "seed", "drift", "reference", "current", "config", "out",
+                                     "python"}
+    assert set(action["outputs"]) == {"verdict", "result-path", "junit-path"}
+
+
+def test_lineage_action_declares_every_contract_flag() -> None:
+    action = load(ROOT / "lineage" / "action.yml")
+    assert set(action["inputs"]) == {"command", "data", "model", "run-id", "signing-key", "param",
+                                     "no-git", "registry", "lineage", "public-key", "config",
+                                     "out", "python"}
+    assert set(action["outputs"]) == {"verdict", "result-path", "junit-path", "data-id",
+                                      "model-digest", "lineage-path"}
+
+
+def run_lineage_script(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """lineage/action.yml's run step under bash, with a stand-in mlci that echoes its
+    arguments and the flag variables it got."""
+    fake = tmp_path / "bin" / "mlci"
+    fake.parent.mkdir(exist_ok=True)
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do printf "<%s>\\n" "$a"; done\n'
+                    'echo "data=$MLCI_DATA lineage=$MLCI_LINEAGE"\n', encoding="utf-8")
+    fake.chmod(0o755)
+    step = run_step(load(ROOT / "lineage" / "action.yml"))
+    inputs = {var: "" for var in step["env"]} | {"MLCI_NO_GIT": "false"} | env
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                          cwd=tmp_path, env={"PATH": f"{fake.parent}:/usr/bin:/bin", **inputs},
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_lineage_action_runs_the_chosen_command(tmp_path: Path) -> None:
+    tag = run_lineage_script(tmp_path, MLCI_ACTION_COMMAND="tag", MLCI_DATA="a.csv b/")
+    assert tag.returncode == 0, tag.stdout + tag.stderr
+    assert tag.stdout.splitlines() == ["<lineage>", "<tag>", "data=a.csv b/ lineage="]
+    verify = run_lineage_script(tmp_path, MLCI_ACTION_COMMAND="verify",
+                                MLCI_LINEAGE=".mlci/lineage.json")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert verify.stdout.splitlines() == ["<lineage>", "<verify>",
+                                          "data= lineage=.mlci/lineage.json"]
+
+
+@pytest.mark.parametrize(("command", "variable", "value", "message"), [
+    ("keygen", "MLCI_DIR", "keys", "the input 'command' must be tag or verify"),
+    ("tag $(touch pwned)", "MLCI_DATA", "a.csv", "the input 'command' must be tag or verify"),
+    ("verify", "MLCI_DATA", "a.csv", "the input 'data' is not used by command 'verify'"),
+    ("verify", "MLCI_SIGNING_KEY", "key.pem",
+     "the input 'signing-key' is not used by command 'verify'"),
+    ("verify", "MLCI_NO_GIT", "true", "the input 'no-git' is not used by command 'verify'"),
+    ("tag", "MLCI_PUBLIC_KEY", "k.pub.pem", "the input 'public-key' is not used by command 'tag'"),
+])
+def test_lineage_action_refuses_a_bad_command_or_an_input_it_would_ignore(
+        tmp_path: Path, command: str, variable: str, value: str, message: str) -> None:
+    done = run_lineage_script(tmp_path, MLCI_ACTION_COMMAND=command, **{variable: value})
+    assert done.returncode == 2
+    assert done.stdout == f"::error title=mlci lineage::{message}\n"
+    assert not (tmp_path / "pwned").exists()
 
 
 @pytest.mark.parametrize(("where", "script"), run_scripts(), ids=lambda v: str(v)[:60])

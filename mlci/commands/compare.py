@@ -35,6 +35,9 @@ Examples:
         help="Predictions file, model URI, git:REF:PATH, or a result/metrics JSON.")
 @option("data", type=click.Path(dir_okay=False), metavar="FILE",
         help="Rows to run a model SRC on.")
+@option("model", metavar="URI",
+        help="The model the candidate predictions came from (recorded as the subject, "
+             "so a promotion gate can tie this result to it).")
 @option("policy", type=click.Choice(["not-worse", "better"]),
         help="not-worse: pass unless shown worse by more than the margin [default]; "
              "better: pass only when shown better by the margin.")
@@ -66,7 +69,8 @@ def compare(**kwargs: Any) -> None:
     _require(kwargs, "candidate", "baseline", mode="compare")
     sys.exit(compare_step(shared, Options(
         candidate=kwargs["candidate"], baseline=kwargs["baseline"], data=kwargs["data"],
-        policy=kwargs["policy"], resamples=kwargs["resamples"], seed=kwargs["seed"])))
+        policy=kwargs["policy"], resamples=kwargs["resamples"], seed=kwargs["seed"],
+        model=kwargs["model"])))
 
 
 def _require(kwargs: dict[str, Any], *names: str, mode: str) -> None:

@@ -27,6 +27,7 @@ class Options:
     policy: str | None = None
     resamples: int | None = None
     seed: int | None = None
+    model: str | None = None  # the model the candidate predictions came from
 
 
 def run(config: Config, options: Options) -> Result:
@@ -53,16 +54,31 @@ def run(config: Config, options: Options) -> Result:
     decisions = decision.decide_family(gates, policy=policy, confidence=confidence)  # type: ignore[arg-type]
     checks = [_check(label, est, slice_, made)
               for (label, (est, slice_)), made in zip(estimates.items(), decisions, strict=True)]
-    subject: dict[str, Any] = {
-        "model": candidate.predictions.model.uri if candidate.predictions and
-        candidate.predictions.model else None,
-        "inputs": {k: v for k, v in (("candidate", candidate.digest),
-                                     ("baseline", baseline.digest)) if v},
-    }
+    subject = _subject(options, candidate, baseline)
     extra = {"paired": baseline.paired, "policy": policy, "confidence": confidence,
              "baseline_source": options.baseline, "candidate_source": options.candidate}
     return Result(step="compare", checks=checks, summary=_summary(checks, policy, baseline.paired),
                   subject=subject, extra=extra)
+
+
+def _subject(options: Options, candidate: sources.Source,
+             baseline: sources.Source) -> dict[str, Any]:
+    """The candidate model (named by --model, or the candidate SRC when it is a model),
+    with the digest promotion gates compare, and the digests of the input files."""
+    from pathlib import Path
+
+    preds = candidate.predictions
+    model = options.model or (preds.model.uri if preds is not None and preds.model else None)
+    subject: dict[str, Any] = {
+        "model": model,
+        "inputs": {k: v for k, v in (("candidate", candidate.digest),
+                                     ("baseline", baseline.digest)) if v},
+    }
+    if model and Path(model).exists():
+        from mlci.lineage.digest import model_digest
+
+        subject["model_digest"] = model_digest(model)
+    return subject
 
 
 def _metrics(config: Config, task: str, candidate: sources.Source,

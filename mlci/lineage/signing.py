@@ -29,10 +29,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mlci.errors import InputError
+from mlci.lineage.digest import SIGNATURE_NAME
 
 ALGORITHM = "ecdsa-p256-sha256"
 SIGNATURE_FORMAT = "mlci/signature/v1"
-SIGNATURE_NAME = "mlci.sig"  # inside a model folder; `<file>.mlci.sig` beside a single file
 PRIVATE_KEY_NAME = "mlci-signing.pem"
 PUBLIC_KEY_NAME = "mlci-signing.pub.pem"
 _STATEMENT = b"mlci-model-signature-v1\n"

@@ -22,6 +22,7 @@ from mlci import __version__
 from mlci.errors import InputError
 from mlci.lineage import document, dvc, environment, gitinfo, signing
 from mlci.lineage.cache import DigestCache
+from mlci.lineage.digest import SIGNATURE_NAME
 from mlci.lineage.hashing import Snapshot, file_sha256, snapshot
 from mlci.lineage.verifying import compare, signature_checks
 from mlci.result import Check, Result, Status, now_iso
@@ -150,7 +151,7 @@ def _model_record(model: str, private_key: EllipticCurvePrivateKey | None, out_d
                   cwd: str) -> tuple[dict[str, Any], list[Check]]:
     exclude = _exclusions(model, out_dir)
     if os.path.isdir(model):
-        exclude.append(signing.SIGNATURE_NAME)
+        exclude.append(SIGNATURE_NAME)
     snap = snapshot(model, exclude=exclude)  # never cached: this digest may get signed
     label = document.display_path(model, cwd)
     checks = [Check("model", "pass",

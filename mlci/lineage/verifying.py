@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mlci.lineage import signing
+from mlci.lineage.digest import SIGNATURE_NAME
 from mlci.lineage.hashing import Change, Snapshot, diff, listing_id, snapshot
 from mlci.result import Check
 
@@ -152,7 +153,7 @@ def signed_model_checks(model_path: str, key: EllipticCurvePublicKey) -> list[Ch
     record: dict[str, Any] = {
         "path": model_path, "kind": "dir" if os.path.isdir(model_path) else "file",
         "files": sum(1 for e in entries if isinstance(e, dict) and "sha256" in e),
-        "excluded": [signing.SIGNATURE_NAME] if os.path.isdir(model_path) else [],
+        "excluded": [SIGNATURE_NAME] if os.path.isdir(model_path) else [],
         "entries": entries, "digest": sig.document["model_digest"], "signature": {},
     }
     checks, current = compare("model", record, str(record["digest"]), [])

@@ -125,11 +125,9 @@ class Candidate:
 
 def digest_of(folder: Path) -> str:
     """The model digest `mlci lineage tag --model` records: every file but the signature."""
-    from mlci.lineage.hashing import snapshot
-    from mlci.lineage.signing import SIGNATURE_NAME
+    from mlci.lineage.digest import model_digest
 
-    exclude = [SIGNATURE_NAME] if folder.is_dir() else []
-    return snapshot(folder, exclude=exclude).id
+    return model_digest(folder)
 
 
 def resolve(registry: Registry, name: str, model: str | None, version: int | None) -> Candidate:

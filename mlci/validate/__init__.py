@@ -1,21 +1,24 @@
 """`mlci validate`: run the model and data tests of the config.
 
 Which table each test reads: metric and fairness tests read the predictions
-(from `--predictions`, or made by running `--model` on `--data`); data tests
-read `--data` when given, else the predictions file; latency and size tests
-need `--model`. A test whose input was not given is reported as `skip`,
-never silently dropped."""
+(`--predictions`, else made by running `--model` on `--data`); data tests
+read `--data` when given, else the predictions file; the size test needs
+`--model`, the latency test `--model` and `--data`. With `--predictions` and
+`--model`, the model is the subject the predictions are attributed to (so a
+promotion gate can tie this pass to that model) and is not run for metrics.
+A test whose input was not given is reported as `skip`, never dropped."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mlci.config import Config
 from mlci.errors import InputError
 from mlci.predictions import Predictions, from_file, from_model
 from mlci.result import Check, Result
-from mlci.tables import read_table
+from mlci.tables import file_digest, read_table
 from mlci.validate import data_checks, metric_checks, model_checks
 from mlci.validate.naming import Namer
 
@@ -28,13 +31,15 @@ class Inputs:
 
 
 def run(config: Config, inputs: Inputs) -> Result:
-    if inputs.model and not inputs.data:
-        raise InputError("--model needs --data: the rows to run the model on")
+    if inputs.model and not (inputs.data or inputs.predictions):
+        raise InputError("--model needs --data (the rows to run it on) or --predictions "
+                         "(what it predicted)")
     if not (inputs.predictions or inputs.model or inputs.data):
         raise InputError("nothing to validate: pass --predictions FILE, or --model URI "
                          "--data FILE, or --data FILE for data tests only")
     preds = _predictions(config, inputs)
     data_frame, data_source = _data_table(inputs, preds)
+    model = model_checks.ModelUnderTest.of(inputs.model, preds, data_frame, config)
     namer = Namer()
     checks: list[Check] = []
     for index, test in enumerate(config.tests):
@@ -46,22 +51,31 @@ def run(config: Config, inputs: Inputs) -> Result:
         elif kind in ("column", "row_count"):
             found = data_checks.run(kind, test, data_frame, data_source, location)
         else:
-            found = model_checks.run(kind, test, preds, location)
+            found = model_checks.run(kind, test, model, location)
         checks += [namer.unique(check) for check in found]
-    subject: dict[str, Any] = {"model": inputs.model, "inputs": preds.inputs if preds else {}}
-    if preds is None and inputs.data:
-        from mlci.tables import file_digest
+    return Result(step="validate", checks=checks, summary=_summary(checks),
+                  subject=_subject(inputs, preds))
 
-        subject["inputs"] = {"data": file_digest(inputs.data)}
-    return Result(step="validate", checks=checks, summary=_summary(checks), subject=subject)
+
+def _subject(inputs: Inputs, preds: Predictions | None) -> dict[str, Any]:
+    """What was judged: the model (with the digest promotion gates compare) and inputs."""
+    digests = dict(preds.inputs) if preds else {}
+    if inputs.data and "data" not in digests:
+        digests["data"] = file_digest(inputs.data)
+    subject: dict[str, Any] = {"model": inputs.model, "inputs": digests}
+    if inputs.model and Path(inputs.model).exists():
+        from mlci.lineage.digest import model_digest
+
+        subject["model_digest"] = model_digest(inputs.model)
+    return subject
 
 
 def _predictions(config: Config, inputs: Inputs) -> Predictions | None:
     positive = config.data.get("positive_label")
-    if inputs.model and inputs.data:
-        return from_model(inputs.model, inputs.data, config.columns, config.task, positive)
     if inputs.predictions:
         return from_file(inputs.predictions, config.columns, config.task, positive)
+    if inputs.model and inputs.data:
+        return from_model(inputs.model, inputs.data, config.columns, config.task, positive)
     return None
 
 

@@ -6,41 +6,80 @@ skipped, never as passed."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from mlci.config import Config
 from mlci.predictions import Predictions
 from mlci.result import Check, Location, Status
 
-NO_MODEL = "not run: needs a model (pass --model URI --data FILE)"
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlci.registry.model import LoadedModel
+
+NO_MODEL = "not run: needs a model (pass --model URI)"
+NO_ROWS = "not run: needs rows to call the model with (pass --data FILE)"
 WARMUP_CALLS = 5
 
 
-def run(kind: str, test: dict[str, Any], preds: Predictions | None,
+@dataclass
+class ModelUnderTest:
+    """The `--model` of a validate run, loaded only when a latency test calls it."""
+
+    uri: str
+    rows: pd.DataFrame | None  # the data rows, for latency calls
+    drop: list[str]  # target and id columns, never model inputs
+    loaded: LoadedModel | None = None
+
+    @classmethod
+    def of(cls, uri: str | None, preds: Predictions | None, data: pd.DataFrame | None,
+           config: Config) -> ModelUnderTest | None:
+        if uri is None:
+            return None
+        columns = config.columns
+        drop = [columns.target, *([columns.id] if columns.id else [])]
+        loaded = preds.model if preds is not None else None
+        has_rows = data is not None and (preds is None or preds.model is not None
+                                         or data is not preds.frame)
+        return cls(uri=uri, rows=data if has_rows else None, drop=drop, loaded=loaded)
+
+    def model(self) -> LoadedModel:
+        if self.loaded is None:
+            from mlci.registry import model as registry_model
+
+            self.loaded = registry_model.load(self.uri)
+        return self.loaded
+
+
+def run(kind: str, test: dict[str, Any], model: ModelUnderTest | None,
         location: Location | None) -> list[Check]:
     name = test.get("name") or (test["latency"] if kind == "latency" else "model_size_mb")
-    if preds is None or preds.model is None:
+    if model is None:
         return [Check(name=name, status="skip", message=NO_MODEL, location=location)]
     if kind == "latency":
-        return [_latency(name, test, preds, location)]
-    return [_size(name, test["model_size_mb"]["max"], preds, location)]
+        if model.rows is None:
+            return [Check(name=name, status="skip", message=NO_ROWS, location=location)]
+        return [_latency(name, test, model, location)]
+    return [_size(name, test["model_size_mb"]["max"], model.uri, location)]
 
 
-def _latency(name: str, test: dict[str, Any], preds: Predictions,
+def _latency(name: str, test: dict[str, Any], model: ModelUnderTest,
              location: Location | None) -> Check:
     import numpy as np
 
-    assert preds.model is not None
+    assert model.rows is not None
     statistic, limit = test["latency"], test["max"]
     batch, calls = test.get("batch_size", 1), test.get("calls", 100)
-    drop = [preds.columns.target, *([preds.columns.id] if preds.columns.id else [])]
-    features = preds.model.features(preds.frame, drop)
+    loaded = model.model()
+    features = loaded.features(model.rows, model.drop)
     rows = features.iloc[np.arange(batch) % len(features)]
     for _ in range(WARMUP_CALLS):
-        preds.model.predict(rows)
+        loaded.predict(rows)
     timings = np.empty(calls)
     for i in range(calls):
         start = time.perf_counter()
-        preds.model.predict(rows)
+        loaded.predict(rows)
         timings[i] = (time.perf_counter() - start) * 1000.0
     value = _statistic(timings, statistic.removesuffix("_ms"))
     status: Status = "fail" if value > limit else "pass"
@@ -61,11 +100,10 @@ def _statistic(timings: Any, which: str) -> float:
     return float(np.percentile(timings, float(which[1:])))
 
 
-def _size(name: str, limit: float, preds: Predictions, location: Location | None) -> Check:
+def _size(name: str, limit: float, uri: str, location: Location | None) -> Check:
     from mlci.registry.model import local_path
 
-    assert preds.model is not None
-    folder = local_path(preds.model.uri)
+    folder = local_path(uri)
     files = [folder] if folder.is_file() else [p for p in folder.rglob("*") if p.is_file()]
     size_mb = sum(p.stat().st_size for p in files) / 1_000_000
     status: Status = "fail" if size_mb > limit else "pass"

@@ -56,6 +56,19 @@ def test_identical_models_pass(case: Callable[..., None], mlci: Any) -> None:
     assert run.doc("compare")["paired"] is True
 
 
+def test_model_names_the_subject(case: Callable[..., None], mlci: Any, workdir: Path) -> None:
+    from mlci.lineage.digest import model_digest
+
+    frame = predictions(100, 0.1)
+    case(frame, frame)
+    (workdir / "model").mkdir()
+    (workdir / "model" / "MLmodel").write_text("flavors: {}\n")
+    run = mlci("compare", "--candidate", "cand.csv", "--baseline", "base.csv", "--model", "model")
+    subject = run.doc("compare")["subject"]
+    assert (subject["model"], subject["model_digest"]) == ("model", model_digest("model"))
+    assert sorted(subject["inputs"]) == ["baseline", "candidate"]
+
+
 def test_much_worse_candidate_fails(case: Callable[..., None], mlci: Any) -> None:
     base = predictions(2000, 0.05)
     cand = base.copy()

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,10 @@ JUNK = (".git", ".venv", "venv", ".tools", "__pycache__", "*.pyc", ".mypy_cache"
         ".ruff_cache", ".pytest_cache", "node_modules", ".mlci", "mlruns", "build", "dist",
         "*.egg-info", ".gitlab-ci-local")
 # What examples/train.py writes: a test's example project must train for itself.
-TRAIN_OUTPUTS = ("model", "eval", "mlruns", ".mlci")
+TRAIN_OUTPUTS = ("model", "eval", "data", "mlruns", ".mlci")
+# Where the artifact stand-ins keep what a job uploaded, for later jobs of the same run:
+# each act run passes its own folder (--env), so runs never see each other's artifacts.
+ARTIFACTS_ENV = "STAND_IN_ARTIFACTS"
 
 SETUP_PYTHON_STAND_IN = """\
 name: setup-python (test stand-in)
@@ -54,9 +58,111 @@ runs:
         echo "python-version=$(python -c 'import platform; print(platform.python_version())')" \\
           >> "$GITHUB_OUTPUT"
 """
+# actions/upload-artifact v4 as far as the workflows use it: the files of `path` (lines,
+# globs allowed) are stored relative to their least common ancestor folder (a single
+# folder: its contents; a single file: its parent), hidden files only with
+# include-hidden-files: true, and if-no-files-found: error fails the step.
+UPLOAD_ARTIFACT_STAND_IN = """\
+name: upload-artifact (test stand-in)
+description: Copies the files into $STAND_IN_ARTIFACTS/<name>, laid out as upload-artifact v4 does.
+inputs:
+  name:
+    description: artifact name
+    required: false
+    default: artifact
+  path:
+    description: files, folders or globs, one a line
+    required: true
+  include-hidden-files:
+    description: keep files and folders whose name starts with a dot
+    required: false
+    default: "false"
+  if-no-files-found:
+    description: warn, error or ignore
+    required: false
+    default: warn
+  retention-days:
+    description: ignored
+    required: false
+    default: "0"
+runs:
+  using: composite
+  steps:
+    - name: store the files
+      shell: python
+      env:
+        NAME: ${{ inputs.name }}
+        PATHS: ${{ inputs.path }}
+        HIDDEN: ${{ inputs.include-hidden-files }}
+        IF_NONE: ${{ inputs.if-no-files-found }}
+      run: |
+        import glob, os, shutil, sys
+        store = os.path.join(os.environ["STAND_IN_ARTIFACTS"], os.environ["NAME"])
+        patterns = [p.strip() for p in os.environ["PATHS"].splitlines() if p.strip()]
+        roots, files = [], []
+        for pattern in patterns:
+            found = glob.glob(pattern, recursive=True) if glob.has_magic(pattern) else (
+                [pattern] if os.path.exists(pattern) else [])
+            roots.append(os.path.abspath(pattern.split("*")[0] or "."))
+            for hit in found:
+                if os.path.isdir(hit):
+                    for folder, _, names in os.walk(hit):
+                        files += [os.path.abspath(os.path.join(folder, n)) for n in names]
+                else:
+                    files.append(os.path.abspath(hit))
+        if len(roots) == 1:
+            root = roots[0] if os.path.isdir(roots[0]) else os.path.dirname(roots[0])
+        else:
+            root = os.path.commonpath(roots)
+        keep = []
+        for path in sorted(set(files)):
+            rel = os.path.relpath(path, root)
+            if os.environ["HIDDEN"] != "true" and any(p.startswith(".") for p in rel.split(os.sep)):
+                continue
+            keep.append((path, rel))
+        if not keep:
+            print(f"upload-artifact stand-in: no files found for {patterns}")
+            sys.exit(1 if os.environ["IF_NONE"] == "error" else 0)
+        shutil.rmtree(store, ignore_errors=True)
+        for path, rel in keep:
+            os.makedirs(os.path.dirname(os.path.join(store, rel)), exist_ok=True)
+            shutil.copy2(path, os.path.join(store, rel))
+        print(f"upload-artifact stand-in: {len(keep)} file(s) from {root} as {os.environ['NAME']}")
+"""
+DOWNLOAD_ARTIFACT_STAND_IN = """\
+name: download-artifact (test stand-in)
+description: Copies $STAND_IN_ARTIFACTS/<name> into path, as download-artifact v4 does with a name.
+inputs:
+  name:
+    description: artifact name
+    required: true
+  path:
+    description: destination folder
+    required: false
+    default: "."
+runs:
+  using: composite
+  steps:
+    - name: copy the files
+      shell: bash
+      env:
+        NAME: ${{ inputs.name }}
+        DEST: ${{ inputs.path }}
+      run: |
+        store="${STAND_IN_ARTIFACTS:?}/$NAME"
+        if [ ! -d "$store" ]; then
+          echo "download-artifact stand-in: no artifact named $NAME"
+          exit 1
+        fi
+        mkdir -p "$DEST"
+        cp -R "$store/." "$DEST/"
+        echo "download-artifact stand-in: $NAME into $DEST"
+"""
 # Third-party actions act would download → stand-in action.yml text. actions/checkout of
 # the repository itself needs none: act skips it (the workdir is already there).
-STAND_INS = {"actions/setup-python": SETUP_PYTHON_STAND_IN}
+STAND_INS = {"actions/setup-python": SETUP_PYTHON_STAND_IN,
+             "actions/upload-artifact": UPLOAD_ARTIFACT_STAND_IN,
+             "actions/download-artifact": DOWNLOAD_ARTIFACT_STAND_IN}
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*([^\s#]+)", re.MULTILINE)
 
 
@@ -64,6 +170,11 @@ USES = re.compile(r"^\s*(?:-\s+)?uses:\s*([^\s#]+)", re.MULTILINE)
 class ActRun:
     returncode: int
     log: str
+    base: Path  # act cache, artifacts (base/artifacts/<name>) and act.log of this run
+
+    def artifact(self, name: str) -> Path:
+        """What the upload-artifact stand-in stored under `name` in this run."""
+        return self.base / "artifacts" / name
 
     @property
     def succeeded(self) -> bool:
@@ -213,16 +324,22 @@ def commit_all() -> Callable[[Path], None]:
     return git_commit_all
 
 
+def make_example_project(dest: Path, edit: Callable[[Path], None] | None = None) -> Path:
+    """examples/ copied into `dest` as a fresh git repository; `edit` may change files
+    before the commit."""
+    project = copy_tree(ROOT / "examples", dest, ignore_top=TRAIN_OUTPUTS)
+    if edit is not None:
+        edit(project)
+    git_commit_all(project)
+    return project
+
+
 @pytest.fixture
 def example_project(tmp_path: Path) -> Callable[..., Path]:
     """examples/ copied into a fresh git repository; `edit` may change files before the commit."""
 
     def make(edit: Callable[[Path], None] | None = None) -> Path:
-        project = copy_tree(ROOT / "examples", tmp_path / "project", ignore_top=TRAIN_OUTPUTS)
-        if edit is not None:
-            edit(project)
-        git_commit_all(project)
-        return project
+        return make_example_project(tmp_path / "project", edit)
 
     return make
 
@@ -245,24 +362,25 @@ def workflow_mappings(workdir: Path, workflow: str, checkout: Path,
     return flags
 
 
-@pytest.fixture
-def run_act(act_bin: str, mlci_checkout: Path, stand_ins: dict[str, Path],
-            tmp_path: Path) -> Callable[..., ActRun]:
-    """Run one workflow of `workdir` under act and return its exit code and log."""
+def act_runner(act_bin: str, mlci_checkout: Path, stand_ins: Mapping[str, Path],
+               base: Path) -> Callable[..., ActRun]:
+    """A function that runs one workflow of `workdir` under act and returns its exit code
+    and log; act's cache (RUNNER_TEMP), the artifacts and the log live in `base`."""
 
     def run(workdir: Path, workflow: str, *, env: Mapping[str, str] | None = None,
             path: list[str] | None = None, timeout: float = 120,
-            checkout: Path | None = None) -> ActRun:
+            checkout: Path | None = None, artifacts: Path | None = None) -> ActRun:
         checkout = checkout or mlci_checkout
+        artifacts = artifacts or base / "artifacts"
         cmd = [act_bin, "push", "-W", workflow, "-P", "ubuntu-latest=-self-hosted",
                "--no-cache-server"]
         for flag in workflow_mappings(workdir, workflow, checkout, stand_ins):
             cmd += ["--local-repository", flag]
-        for key, value in (env or {}).items():
+        for key, value in {ARTIFACTS_ENV: str(artifacts), **(env or {})}.items():
             cmd += ["--env", f"{key}={value}"]
         host_env = clean_env(path if path is not None
                              else [str(VENV_BIN), *os.environ.get("PATH", "").split(os.pathsep)])
-        host_env["XDG_CACHE_HOME"] = str(tmp_path / "act-cache")  # also holds RUNNER_TEMP
+        host_env["XDG_CACHE_HOME"] = str(base / "act-cache")  # also holds RUNNER_TEMP
         host_env["PIP_CACHE_DIR"] = pip_cache_dir()
         proc = subprocess.Popen(cmd, cwd=workdir, env=host_env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -273,7 +391,27 @@ def run_act(act_bin: str, mlci_checkout: Path, stand_ins: dict[str, Path],
             os.killpg(proc.pid, signal.SIGKILL)
             log, _ = proc.communicate()
             pytest.fail(f"act did not finish in {timeout}s:\n{log[-4000:]}")
-        (tmp_path / "act.log").write_text(log, encoding="utf-8")
-        return ActRun(proc.returncode, log)
+        (base / "act.log").write_text(log, encoding="utf-8")
+        return ActRun(proc.returncode, log, base)
+
+    return run
+
+
+@pytest.fixture
+def run_act(act_bin: str, mlci_checkout: Path, stand_ins: dict[str, Path],
+            tmp_path: Path) -> Callable[..., ActRun]:
+    """Run one workflow of `workdir` under act and return its exit code and log."""
+    return act_runner(act_bin, mlci_checkout, stand_ins, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_act(act_bin: str, mlci_checkout: Path, stand_ins: dict[str, Path],
+               tmp_path_factory: pytest.TempPathFactory) -> Callable[..., ActRun]:
+    """Like run_act, for module-scoped fixtures whose one run serves several tests:
+    each call gets its own folder (act cache, artifacts, log): ActRun.base."""
+
+    def run(workdir: Path, workflow: str, **kwargs: Any) -> ActRun:
+        base = tmp_path_factory.mktemp("act")
+        return act_runner(act_bin, mlci_checkout, stand_ins, base)(workdir, workflow, **kwargs)
 
     return run

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,8 @@ COMPONENT_PROJECT = "org/mlci"
 COMPONENT_REF = "1.0.0"
 
 # Made by train.py, mlci or gitlab-ci-local: never part of the user's project.
-GENERATED = ("model", "eval", "mlruns", ".mlci", ".gitlab-ci-local", "__pycache__", ".cache")
+GENERATED = ("model", "eval", "data", "keys", "mlruns", ".mlci", ".gitlab-ci-local",
+             "__pycache__", ".cache")
 
 INTERPOLATION = re.compile(r"\$\[\[\s*inputs\.([\w-]+)\s*\]\]")
 SCRIPT_KEYS = ("script", "before_script", "after_script")
@@ -88,12 +90,14 @@ def git(cwd: Path, *args: str) -> None:
                    cwd=cwd, check=True, capture_output=True, text=True)
 
 
-def gitlab_example_project(dest: Path) -> Path:
-    """examples/ as a user's repository: copied, committed (gitlab-ci-local copies the
-    tracked files into each job's folder), with this checkout's templates/ laid
-    where the `component:` include resolves offline."""
+def gitlab_example_project(dest: Path, edit: Callable[[Path], None] | None = None) -> Path:
+    """examples/ as a user's repository: copied, changed by `edit` if given, committed
+    (gitlab-ci-local copies the tracked files into each job's folder), with this
+    checkout's templates/ laid where the `component:` include resolves offline."""
     shutil.copytree(EXAMPLES, dest, ignore=shutil.ignore_patterns(*GENERATED))
     assert (dest / ".gitlab-ci.yml").is_file(), "examples/.gitlab-ci.yml is missing"
+    if edit is not None:
+        edit(dest)
     git(dest, "init", "-q", "-b", "main")
     git(dest, "add", "-A")
     git(dest, "commit", "-q", "-m", "example project")
@@ -140,10 +144,12 @@ class Pipeline:
         return f"gitlab-ci-local exited {self.returncode}; jobs {self.statuses}\n{self.output}"
 
 
-def run_pipeline(project: Path, *variables: str, timeout: float = 240) -> Pipeline:
+def run_pipeline(project: Path, *variables: str, timeout: float = 240,
+                 jobs: tuple[str, ...] = ()) -> Pipeline:
     """The whole pipeline in the real gitlab-ci-local, in the shell (no Docker), with
     the test venv's bin first on PATH so jobs use its mlci and python (and the
-    components skip the install, as on a runner with mlci baked in).
+    components skip the install, as on a runner with mlci baked in). With `jobs`,
+    only those jobs run, on the artifacts an earlier run left in .gitlab-ci-local/.
 
     --shell-isolation gives each job its own copy of the tracked files and moves
     artifacts and dotenv reports between jobs, as GitLab does. GITLAB_CI=true:
@@ -157,6 +163,7 @@ def run_pipeline(project: Path, *variables: str, timeout: float = 240) -> Pipeli
                "--variable", "GITLAB_CI=true", "--ignore-predefined-vars", "GITLAB_CI"]
     for variable in variables:
         command += ["--variable", variable]
+    command += list(jobs)
     path = os.pathsep.join([str(venv_bin()), os.environ.get("PATH", "")])
     proc = subprocess.run(command, cwd=project, env=clean_env(path), stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=timeout)

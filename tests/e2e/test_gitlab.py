@@ -1,9 +1,12 @@
 """GitLab CI/CD components, proven with the real gitlab-ci-local.
 
-The example pipeline (examples/.gitlab-ci.yml) includes the validate component
-exactly as a user would — `component: $CI_SERVER_FQDN/org/mlci/validate@1.0.0` —
-and gitlab-ci-local resolves it offline to this checkout's templates/. Jobs run
-in the shell (no Docker) with the test venv's mlci and python.
+The example pipeline (examples/.gitlab-ci.yml) includes the validate, compare and
+lineage components exactly as a user would — `component:
+$CI_SERVER_FQDN/org/mlci/<step>@1.0.0`, lineage twice (tag, then verify in a later
+job) — and gitlab-ci-local resolves them offline to this checkout's templates/.
+Jobs run in the shell (no Docker) with the test venv's mlci and python. Each
+pipeline runs once per module and serves several tests; the tampered-data case
+reruns only the verify job of a copy of the good pipeline.
 
 The static checks (schema, component rules, no inputs in scripts) need no
 gitlab-ci-local and are not marked e2e."""
@@ -13,9 +16,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +49,17 @@ from .gitlab_helpers import (
 TEMPLATE_FILES = sorted(TEMPLATES.glob("*.yml"))
 STEP_TEMPLATES = [p for p in TEMPLATE_FILES if p.stem != "setup"]
 VALIDATE_JOB = "mlci-validate"
+COMPARE_JOB = "mlci-compare"
+TAG_JOB = "mlci-lineage-tag"
+VERIFY_JOB = "mlci-lineage-verify"
 INSTALLED = re.compile(r"^installing \S+ into ", re.M)  # what setup.yml prints when it installs
+# Inputs that configure the job rather than the mlci command.
+JOB_SETTINGS = {"stage", "job-name", "needs", "image", "mlci-version", "mlci-source"}
 
 
 def test_there_are_templates() -> None:
-    assert TEMPLATES / "validate.yml" in TEMPLATE_FILES
-    assert TEMPLATES / "setup.yml" in TEMPLATE_FILES
+    for name in ("setup", "validate", "compare", "lineage"):
+        assert TEMPLATES / f"{name}.yml" in TEMPLATE_FILES
 
 
 # --- pipelines in the real gitlab-ci-local -----------------------------------------------
@@ -66,31 +76,108 @@ def weak(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
                         "MODEL_VARIANT=weak")
 
 
+@dataclass
+class ProjectKey:
+    private: Path  # outside the project, as a File variable's file is
+    key_id: str
+
+
 @pytest.fixture(scope="module")
-def deploy_fails(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
-    return run_pipeline(gitlab_example_project(tmp_path_factory.mktemp("gl") / "deploy-fails"),
-                        "DEPLOY_FAIL=1")
+def project_key(tmp_path_factory: pytest.TempPathFactory) -> ProjectKey:
+    folder = tmp_path_factory.mktemp("project-key")
+    done = subprocess.run([tool("mlci"), "lineage", "keygen", "--dir", str(folder / "keys"),
+                           "--out", str(folder / "out")],
+                          capture_output=True, text=True, env=clean_env(os.environ["PATH"]),
+                          timeout=60, check=True)
+    key_id = re.search(r"signing key (sha256:[0-9a-f]{64})", done.stdout)
+    assert key_id, done.stdout
+    return ProjectKey(folder / "keys" / "mlci-signing.pem", key_id.group(1))
+
+
+@pytest.fixture(scope="module")
+def deploy_fails(tmp_path_factory: pytest.TempPathFactory, project_key: ProjectKey) -> Pipeline:
+    """The deploy job fails (DEPLOY_FAIL=1); and the project is set up as docs/gitlab.md
+    says for real use: its public key committed as keys/mlci-signing.pub.pem, its private
+    key given as the variable MLCI_SIGNING_KEY (a file path, as for a File variable)."""
+
+    def commit_public_key(project: Path) -> None:
+        (project / "keys").mkdir()
+        shutil.copy(project_key.private.with_name("mlci-signing.pub.pem"), project / "keys")
+
+    project = gitlab_example_project(tmp_path_factory.mktemp("gl") / "deploy-fails",
+                                     commit_public_key)
+    return run_pipeline(project, "DEPLOY_FAIL=1", f"MLCI_SIGNING_KEY={project_key.private}")
+
+
+@pytest.fixture(scope="module")
+def tampered(good: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    """A copy of the good pipeline whose training data changed by one byte after the
+    tag job recorded it (in the train job's artifacts); then only the verify job runs."""
+    project = tmp_path_factory.mktemp("gl") / "tampered"
+    shutil.copytree(good.project, project, symlinks=True)
+    with (project / ".gitlab-ci-local" / "artifacts" / "train" / "data" / "train.csv").open(
+            "ab") as data:
+        data.write(b"\n")
+    return run_pipeline(project, jobs=(VERIFY_JOB,))
 
 
 @pytest.mark.e2e
 def test_good_model_passes_the_whole_pipeline(good: Pipeline) -> None:
     assert good.returncode == 0, good.describe()
     statuses = good.statuses
-    assert {"train", VALIDATE_JOB, "verdict", "deploy"} <= set(statuses), good.describe()
+    assert {"train", "signing-key", VALIDATE_JOB, COMPARE_JOB, TAG_JOB, VERIFY_JOB, "verdict",
+            "deploy"} <= set(statuses), good.describe()
     assert set(statuses.values()) == {"PASS"}, good.describe()
     log = good.log(VALIDATE_JOB)
     assert "mlci validate: PASS" in log
     # the component's install step saw the test venv's mlci of the pinned version
     assert f"mlci {mlci.__version__} is already on PATH" in log and not INSTALLED.search(log)
+    assert "mlci compare: PASS" in good.log(COMPARE_JOB)
 
 
 @pytest.mark.e2e
 def test_dotenv_outputs_reach_downstream_jobs(good: Pipeline) -> None:
-    assert "mlci validate verdict=pass result=.mlci/validate.json" in good.log("verdict"), \
-        good.describe()
+    verdict = good.log("verdict")
+    assert "mlci validate verdict=pass result=.mlci/validate.json" in verdict, good.describe()
+    assert "mlci compare verdict=pass result=.mlci/compare.json" in verdict
+    assert re.search(r"mlci lineage data=sha256:[0-9a-f]{64} model=sha256:[0-9a-f]{64}", verdict)
     assert "deploying the model (validate verdict pass)" in good.log("deploy")
     dotenv = good.artifact(VALIDATE_JOB, ".gitlab-ci-reports/dotenv/.mlci/validate.env")
     assert "MLCI_VALIDATE_VERDICT=pass" in dotenv.read_text().splitlines()
+    compare_env = good.artifact(COMPARE_JOB, ".gitlab-ci-reports/dotenv/.mlci/compare.env")
+    assert "MLCI_COMPARE_VERDICT=pass" in compare_env.read_text().splitlines()
+
+
+@pytest.mark.e2e
+def test_lineage_is_signed_then_verified_in_a_later_job(good: Pipeline) -> None:
+    # the throwaway key the example makes when the project has no MLCI_SIGNING_KEY
+    assert "new ECDSA P-256 signing key" in good.log("signing-key"), good.describe()
+    tag = good.log(TAG_JOB)
+    assert "mlci lineage-tag: PASS" in tag and "PASS  signature: signed sha256:" in tag, tag
+    # lineage.json and the signature travel as the tag job's artifacts
+    lineage = json.loads(good.artifact(TAG_JOB, ".mlci/lineage.json").read_text())
+    assert [entry["path"] for entry in lineage["data"]] == ["data/train.csv", "eval/holdout.csv"]
+    assert lineage["ci"]["platform"] == "gitlab"
+    assert good.artifact(TAG_JOB, "model/mlci.sig").is_file()
+    tag_env = good.artifact(TAG_JOB, ".gitlab-ci-reports/dotenv/.mlci/lineage-tag.env")
+    assert f"MLCI_LINEAGE_TAG_DATA_ID={lineage['data_id']}" in tag_env.read_text().splitlines()
+    verify = good.log(VERIFY_JOB)
+    assert "mlci lineage-verify: PASS" in verify, verify
+    assert "PASS  signature: model/mlci.sig: valid signature of sha256:" in verify
+    junit = ET.parse(good.artifact(VERIFY_JOB, ".mlci/lineage-verify.junit.xml")).getroot()
+    assert not [case for case in junit.iter("testcase") if case.find("failure") is not None]
+
+
+@pytest.mark.e2e
+def test_data_tampered_with_between_the_jobs_fails_verify(tampered: Pipeline) -> None:
+    assert tampered.returncode != 0, tampered.describe()
+    assert tampered.statuses == {VERIFY_JOB: "FAIL"}, tampered.describe()
+    log = tampered.log(VERIFY_JOB)
+    assert "mlci lineage-verify: FAIL" in log
+    assert "FAIL  data changed: data/train.csv: data/train.csv changed since lineage" in log
+    assert "PASS  signature: model/mlci.sig: valid signature" in log  # the model is intact
+    dotenv = tampered.artifact(VERIFY_JOB, ".gitlab-ci-reports/dotenv/.mlci/lineage-verify.env")
+    assert "MLCI_LINEAGE_VERIFY_VERDICT=fail" in dotenv.read_text().splitlines()
 
 
 @pytest.mark.e2e
@@ -120,6 +207,21 @@ def test_weak_model_fails_the_gate_and_nothing_deploys(weak: Pipeline) -> None:
 
 
 @pytest.mark.e2e
+def test_weak_model_fails_the_compare_gate(weak: Pipeline) -> None:
+    assert weak.statuses.get(COMPARE_JOB) == "FAIL", weak.describe()
+    log = weak.log(COMPARE_JOB)
+    assert "mlci compare: FAIL" in log
+    assert re.search(r"FAIL  accuracy: delta -0\.\d+ .* worse than the baseline", log), log
+    assert "mlci compare verdict=fail result=.mlci/compare.json" in weak.log("verdict")
+    junit = ET.parse(weak.artifact(COMPARE_JOB, ".mlci/compare.junit.xml")).getroot()
+    failed = {case.get("name") for case in junit.iter("testcase")
+              if case.find("failure") is not None}
+    assert any("accuracy" in str(name) for name in failed), failed
+    # lineage does not judge quality: the weak model is still recorded and verifies
+    assert weak.statuses.get(TAG_JOB) == "PASS" and weak.statuses.get(VERIFY_JOB) == "PASS"
+
+
+@pytest.mark.e2e
 def test_rollback_job_runs_after_a_failed_deploy(deploy_fails: Pipeline) -> None:
     statuses = deploy_fails.statuses
     assert deploy_fails.returncode != 0, deploy_fails.describe()
@@ -127,6 +229,17 @@ def test_rollback_job_runs_after_a_failed_deploy(deploy_fails: Pipeline) -> None
     assert statuses.get("deploy") == "FAIL", deploy_fails.describe()
     assert statuses.get("rollback") == "PASS", deploy_fails.describe()
     assert "rolling back" in deploy_fails.log("rollback")
+
+
+@pytest.mark.e2e
+def test_a_project_signing_key_replaces_the_throwaway_one(deploy_fails: Pipeline,
+                                                          project_key: ProjectKey) -> None:
+    # the variable wins over the component's signing-key input; no throwaway key is made
+    assert "signing-key" not in deploy_fails.statuses, deploy_fails.describe()
+    assert f"with key {project_key.key_id} → model/mlci.sig" in deploy_fails.log(TAG_JOB)
+    verify = deploy_fails.log(VERIFY_JOB)  # against the committed public key
+    assert "PASS  signature: model/mlci.sig: valid signature of sha256:" in verify, verify
+    assert f"by key {project_key.key_id}" in verify
 
 
 @pytest.mark.e2e
@@ -233,6 +346,14 @@ def test_example_pipeline_scripts_do_not_interpolate_inputs() -> None:
     assert not [line for _, _, line in script_lines(doc) if "$[[" in line]
 
 
+# The dotenv report(s) of a component whose step writes under another name than
+# `<out>/<template>.env`: mlci names the file after the step that ran.
+DOTENV = {
+    "compare": ["$[[ inputs.out ]]/compare.env", "$[[ inputs.out ]]/drift.env"],  # drift: true
+    "lineage": ["$[[ inputs.out ]]/lineage-$[[ inputs.command ]].env"],  # tag or verify
+}
+
+
 @pytest.mark.parametrize("path", STEP_TEMPLATES, ids=lambda p: p.name)
 def test_step_components_follow_the_rules(path: Path) -> None:
     comp = component(path)
@@ -257,7 +378,12 @@ def test_step_components_follow_the_rules(path: Path) -> None:
     assert {"local": "/templates/setup.yml"} in comp.body["include"]
     # outputs per the issue: dotenv + junit reports, documents kept on failure
     assert job["artifacts"]["when"] == "always"
-    assert job["artifacts"]["reports"]["dotenv"] == f"$[[ inputs.out ]]/{path.stem}.env"
+    dotenv = job["artifacts"]["reports"]["dotenv"]
+    assert (dotenv if isinstance(dotenv, list) else [dotenv]) == DOTENV.get(
+        path.stem, [f"$[[ inputs.out ]]/{path.stem}.env"])
+    junit = job["artifacts"]["reports"].get("junit")
+    if junit is not None:  # the JUnit files are kept as plain artifacts too
+        assert set(junit if isinstance(junit, list) else [junit]) <= set(job["artifacts"]["paths"])
 
 
 @pytest.mark.parametrize("path", STEP_TEMPLATES, ids=lambda p: p.name)
@@ -275,3 +401,57 @@ def test_validate_component_passes_inputs_through_variables() -> None:
     assert job["variables"]["MLCI_OUT"] == ".mlci"
     assert job["script"] == ["mlci validate"]
     assert job["artifacts"]["reports"]["junit"] == ".mlci/validate.junit.xml"
+
+
+def test_compare_component_passes_inputs_through_variables() -> None:
+    comp = component(TEMPLATES / "compare.yml")
+    job: dict[str, Any] = render(comp, {"needs": ["train"], "candidate": "eval/p.csv",
+                                        "baseline": "git:origin/main:eval/p.csv"})[COMPARE_JOB]
+    assert job["needs"] == ["train"]
+    assert job["variables"]["MLCI_CANDIDATE"] == "eval/p.csv"
+    assert job["variables"]["MLCI_BASELINE"] == "git:origin/main:eval/p.csv"
+    assert job["variables"]["MLCI_DRIFT"] is False  # a boolean input keeps its type
+    assert job["script"] == ["mlci compare"]
+    assert job["artifacts"]["reports"]["junit"] == [".mlci/compare.junit.xml",
+                                                    ".mlci/drift.junit.xml"]
+    drift = render(comp, {"needs": ["train"], "drift": True, "reference": "a.csv",
+                          "current": "b.csv"})[COMPARE_JOB]
+    assert drift["variables"]["MLCI_DRIFT"] is True
+    assert drift["variables"]["MLCI_REFERENCE"] == "a.csv"
+    # every input except the job's own settings is a flag of `mlci compare`
+    flags = {name for name in comp.inputs if name not in JOB_SETTINGS}
+    assert {f"MLCI_{name.upper().replace('-', '_')}" for name in flags} <= set(job["variables"])
+
+
+def test_lineage_component_runs_the_chosen_command() -> None:
+    comp = component(TEMPLATES / "lineage.yml")
+    assert comp.inputs["command"]["options"] == ["tag", "verify"]
+    tag: dict[str, Any] = render(comp, {"needs": ["train"], "data": "data/ eval/h.csv",
+                                        "model": "model"})["mlci-lineage"]
+    assert tag["variables"]["MLCI_LINEAGE_COMMAND"] == "tag"
+    assert tag["variables"]["MLCI_DATA"] == "data/ eval/h.csv"
+    assert tag["variables"]["MLCI_NO_GIT"] is False
+    assert tag["script"] == ['mlci lineage "$MLCI_LINEAGE_COMMAND"']
+    assert tag["artifacts"]["reports"] == {"dotenv": ".mlci/lineage-tag.env",
+                                           "junit": ".mlci/lineage-tag.junit.xml"}
+    assert ".mlci/lineage.json" in tag["artifacts"]["paths"]
+    assert "**/mlci.sig" in tag["artifacts"]["paths"]  # the signature tag writes into the model
+    verify = render(comp, {"needs": ["train", "mlci-lineage"], "command": "verify",
+                           "job-name": "check", "lineage": ".mlci/lineage.json"})["check"]
+    assert verify["variables"]["MLCI_LINEAGE_COMMAND"] == "verify"
+    assert verify["variables"]["MLCI_LINEAGE"] == ".mlci/lineage.json"
+    assert verify["artifacts"]["reports"]["dotenv"] == ".mlci/lineage-verify.env"
+    flags = {name for name in comp.inputs if name not in JOB_SETTINGS | {"command"}}
+    assert {f"MLCI_{name.upper().replace('-', '_')}" for name in flags} <= set(tag["variables"])
+
+
+def test_example_pipeline_includes_each_component_as_a_user_would() -> None:
+    doc = load_documents(EXAMPLES / ".gitlab-ci.yml")[0]
+    components = [item["component"] for item in doc["include"]]
+    assert components == [f"$CI_SERVER_FQDN/org/mlci/{name}@1.0.0"
+                          for name in ("validate", "compare", "lineage", "lineage")]
+    verify = next(item["inputs"] for item in doc["include"]
+                  if item["inputs"].get("command") == "verify")
+    assert TAG_JOB in verify["needs"] and verify["job-name"] == VERIFY_JOB
+    # nothing deploys unless every gate passed, verify included
+    assert {VALIDATE_JOB, COMPARE_JOB, VERIFY_JOB} <= set(doc["deploy"]["needs"])

@@ -242,7 +242,8 @@ def test_empty_files(write_config: Callable[..., Path], workdir: Path, mlci: Any
                                  ".json, .jsonl, .ndjson, .parquet, .pq"),
     ([], "nothing to validate: pass --predictions FILE, or --model URI --data FILE, or "
          "--data FILE for data tests only"),
-    (["--model", "m/"], "--model needs --data: the rows to run the model on"),
+    (["--model", "m/"], "--model needs --data (the rows to run it on) or --predictions (what "
+                        "it predicted)"),
     (["--config", "none.yml", "--predictions", "p.txt"],
      "none.yml: config file not found (expected an mlci.yml; pass --config FILE or set "
      "MLCI_CONFIG)"),

@@ -93,3 +93,33 @@ def test_data_without_model_columns(model_dir: tuple[Path, pd.DataFrame],
     assert run.exit_code == 2
     assert run.stderr == (f"mlci validate: error: model {path} expects column(s) x2 that the "
                           "data file does not have\n")
+
+
+def test_predictions_attributed_to_a_model(model_dir: tuple[Path, pd.DataFrame],
+                                           write_config: Callable[..., Path],
+                                           write_table: Callable[..., Path], mlci: Any) -> None:
+    """--predictions with --model: metrics from the file, the model is the subject (its digest
+    is what promotion gates compare), the size test runs, latency needs --data rows."""
+    from mlci.lineage.digest import model_digest
+
+    path, expected = model_dir
+    write_config("""
+        version: 1
+        task: binary
+        tests:
+          - metric: accuracy
+            min: 0.5
+          - model_size_mb: {max: 10}
+          - latency: p95_ms
+            max: 1000
+    """)
+    write_table(expected[["y_true", "y_pred", "y_score"]], "predictions.csv")
+    run = mlci("validate", "--predictions", "predictions.csv", "--model", str(path))
+    assert run.exit_code == 0, run.stderr
+    doc = run.doc("validate")
+    assert doc["subject"]["model"] == str(path)
+    assert doc["subject"]["model_digest"] == model_digest(path)
+    assert [(c["name"], c["status"]) for c in doc["checks"]] == [
+        ("accuracy", "pass"), ("model_size_mb", "pass"), ("p95_ms", "skip")]
+    assert doc["checks"][2]["message"] == ("not run: needs rows to call the model with "
+                                           "(pass --data FILE)")
