@@ -29,11 +29,16 @@ set_output() {
   fi
 }
 
+# Only the `mlci` command goes on PATH, through a folder of its own: putting the
+# venv's bin there would shadow the job's python and pip for every later step.
 add_path() {
+  local bin="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/mlci-$version-bin"
+  mkdir -p "$bin"
+  ln -sf "$1/mlci" "$bin/mlci"
   if [ -n "${GITHUB_PATH:-}" ]; then
-    echo "$1" >> "$GITHUB_PATH"
+    echo "$bin" >> "$GITHUB_PATH"
   fi
-  echo "mlci $version: added $1 to PATH"
+  echo "mlci $version: added $bin to PATH (mlci -> $1/mlci)"
 }
 
 if [ "$(mlci --version 2>/dev/null || true)" = "$want" ]; then

@@ -281,10 +281,10 @@ def test_setup_installs_once_then_skips(tmp_path: Path, run_act: Callable[..., A
     assert run.succeeded, run.log
     assert len(run.lines(f"Installing mlci {mlci_version} from ")) == 1
     added = {line.split("::add-path::")[1].strip() for line in run.lines("::add-path::")}
-    assert len(added) == 1 and added.pop().endswith(f"/mlci-{mlci_version}/bin"), run.log
+    assert len(added) == 1 and added.pop().endswith(f"/mlci-{mlci_version}-bin"), run.log
     skipped = run.lines(f"mlci {mlci_version} is already on PATH (")
     assert len(skipped) == 2, run.log  # the second setup and validate's own setup
-    assert all(f"/mlci-{mlci_version}/bin/mlci); not installing" in line for line in skipped)
+    assert all(f"/mlci-{mlci_version}-bin/mlci); not installing" in line for line in skipped)
     summary = run.lines(f"| first={mlci_version} second={mlci_version} verdict=pass mlci=")
     assert len(summary) == 1 and venv_bin in summary[0], run.log
     assert run.lines(f"| mlci, version {mlci_version}")
@@ -328,7 +328,11 @@ def test_setup_script_reuses_the_venv_in_runner_temp(tmp_path: Path, mlci_versio
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == (f"mlci {mlci_version} is already installed in "
                                            f"{venv_bin.parent}")
-    assert read(tmp_path / "github_path") == f"{venv_bin}\n"
+    link_dir = tmp_path / "runner-temp" / f"mlci-{mlci_version}-bin"
+    assert read(tmp_path / "github_path") == f"{link_dir}\n"
+    # only `mlci` goes on PATH, never the venv's python or pip
+    assert sorted(p.name for p in link_dir.iterdir()) == ["mlci"]
+    assert (link_dir / "mlci").resolve() == (venv_bin / "mlci").resolve()
     assert read(tmp_path / "github_output") == f"mlci-version={mlci_version}\n"
 
 
