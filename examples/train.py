@@ -33,7 +33,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", choices=["good", "weak"], default="good")
     parser.add_argument("--out", default=".", help="folder to write model/ and eval/ into")
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=7, help="the train/holdout split")
+    parser.add_argument("--c", type=float, default=1.0,
+                        help="inverse regularisation strength (a retrain with another C "
+                             "gives a slightly different model on the same holdout rows)")
     args = parser.parse_args()
 
     data = load_breast_cancer(as_frame=True)
@@ -44,7 +47,7 @@ def main() -> None:
     train, holdout = train_test_split(frame, test_size=0.3, random_state=args.seed,
                                       stratify=frame["y_true"])
 
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=args.c, max_iter=1000))
     model.fit(train[features], train["y_true"])
 
     out = Path(args.out)

@@ -11,31 +11,65 @@ venv="${MLCI_VENV:-.venv}"
 
 step "install mlci and the example's dependencies into $venv"
 ensure_venv "$venv" examples
-export PATH="$PWD/$venv/bin:$PATH"
+venv_bin="$(abs_path "$venv")/bin"
+export PATH="$venv_bin:$PATH"
 cd examples
 
-step "train the example model (python train.py)"
+# The embedded default registry, shared by both rounds below.
+export MLFLOW_TRACKING_URI="sqlite:///$PWD/.mlci/registry.db"
+mkdir -p .mlci
+key=.mlci/keys/mlci-signing.pem
+pub=.mlci/keys/mlci-signing.pub.pem
+gates=validate,compare,lineage,signature
+# lineage records the commit; outside a git checkout (a tarball) it says so instead
+# (and the lineage gate, which requires a commit, cannot pass there)
+git_flag=()
+if ! git rev-parse --git-dir >/dev/null 2>&1; then
+  git_flag=(--no-git)
+  gates=validate,compare,signature
+fi
+
+step "round 1: train the example model (python train.py)"
 python train.py
 
-step "validate its predictions (mlci validate --predictions eval/predictions.csv)"
-mlci validate --predictions eval/predictions.csv
+step "validate its predictions, attributed to the model (mlci validate)"
+mlci validate --predictions eval/predictions.csv --model model
 
-step "validate the model itself, with latency and size (mlci validate --model model --data eval/holdout.csv)"
-mlci validate --model model --data eval/holdout.csv
+step "validate the model itself, with latency and size (mlci validate --model --data)"
+mlci validate --model model --data eval/holdout.csv --out .mlci/model-tests
 
-step "compare with the committed baseline (mlci compare --candidate … --baseline baseline/predictions.csv)"
-mlci compare --candidate eval/predictions.csv --baseline baseline/predictions.csv --seed 1
+step "compare with the committed baseline (mlci compare)"
+mlci compare --candidate eval/predictions.csv --baseline baseline/predictions.csv --model model \
+  --seed 1
 
 step "data drift, training vs evaluation rows (mlci compare --drift)"
 mlci compare --drift --reference data/train.csv --current eval/holdout.csv
 
-step "lineage: a signing key, then record and sign (mlci lineage keygen / tag)"
-mlci lineage keygen --dir .mlci/keys
-mlci lineage tag --data data/train.csv eval/holdout.csv --model model \
-  --signing-key .mlci/keys/mlci-signing.pem
+step "lineage: a signing key, then record and sign (mlci lineage keygen / tag / verify)"
+[ -f "$key" ] || mlci lineage keygen --dir .mlci/keys
+mlci lineage tag --data data/train.csv eval/holdout.csv --model model --signing-key "$key" \
+  "${git_flag[@]}"
+mlci lineage verify --lineage .mlci/lineage.json --public-key "$pub"
 
-step "lineage: verify data, model and signature (mlci lineage verify)"
-mlci lineage verify --lineage .mlci/lineage.json --public-key .mlci/keys/mlci-signing.pub.pem
+step "promote to production through the gates $gates (mlci promote)"
+mlci promote --name breast-cancer --model model --alias production --require "$gates" \
+  --public-key "$pub" --reason "demo round 1"
 
-step "summary of the comparison (examples/.mlci/compare.md, what CI shows on the run page)"
-cat .mlci/compare.md
+step "round 2: retrain (C=0.5), run the same gates in next/.mlci, promote"
+python train.py --c 0.5 --out next
+mlci validate --predictions next/eval/predictions.csv --model next/model --out next/.mlci
+mlci compare --candidate next/eval/predictions.csv --baseline eval/predictions.csv \
+  --model next/model --seed 1 --out next/.mlci
+mlci lineage tag --data data/train.csv eval/holdout.csv --model next/model --signing-key "$key" \
+  --out next/.mlci "${git_flag[@]}"
+mlci promote --name breast-cancer --model next/model --alias production --require "$gates" \
+  --public-key "$pub" --reason "demo round 2" --out next/.mlci
+
+step "the deploy of round 2 fails: roll back (mlci rollback), then the history (mlci history)"
+mlci rollback --name breast-cancer --alias production --reason "demo: deploy of round 2 failed" \
+  --out next/.mlci
+mlci history --name breast-cancer --alias production
+
+step "one report of round 1 (mlci report → examples/.mlci/report.md, what the PR comment shows)"
+mlci report
+cat .mlci/report.md

@@ -12,3 +12,6 @@ ensure_venv() {
     2>&1 | grep -v "^WARNING: Location" || true
   "$venv/bin/mlci" --version >/dev/null
 }
+
+# abs_path DIR: DIR as an absolute path (MLCI_VENV may be given either way).
+abs_path() { (cd "$1" && pwd); }

@@ -20,7 +20,8 @@ for tool in scripts/tools/*.sh; do
   bash "$tool"
 done
 
-export PATH="$PWD/$venv/bin:$PWD/.tools/node/node_modules/.bin:$PATH"
+venv_bin="$(abs_path "$venv")/bin"
+export PATH="$venv_bin:$PWD/.tools/node/node_modules/.bin:$PATH"
 
 step "ruff"
 ruff check mlci tests bench examples
