@@ -18,6 +18,7 @@ COMMANDS = {
     "promote": "mlci.commands.promote:promote",
     "rollback": "mlci.commands.rollback:rollback",
     "history": "mlci.commands.history:history",
+    "canary": "mlci.commands.canary:canary",
     "report": "mlci.commands.report:report",
 }
 
@@ -41,7 +42,8 @@ class LazyGroup(click.Group):
 def main(**_: Any) -> None:
     """CI/CD steps for machine-learning models.
 
-    Pipeline: validate → compare → lineage → promote → report (→ rollback).
+    Pipeline: validate → compare → lineage → promote → report (→ rollback);
+    canary judges a live canary.
     Every step writes <out>/<step>.json and exits 0 (pass or warn), 1 (a gate
     failed), 2 (bad usage or input) or 3 (an outside service failed).
     Run `mlci STEP --help` for a worked example.

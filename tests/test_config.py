@@ -29,7 +29,8 @@ def error_of(path: Path) -> str:
      "row_count, latency, model_size_mb"),
     ("version: 1\n\ntaks: binary\n",
      "mlci.yml:3: (top level): unknown key 'taks' (did you mean 'task'?); expected one of "
-     "columns, compare, drift, positive_label, registry, task, tests, version"),
+     "canary, columns, compare, drift, positive_label, registry, shadow, task, tests, "
+     "version"),
     ("version: 1\ntask: bin\n",
      "mlci.yml:2: task: 'bin' is not one of binary, multiclass, regression "
      "(did you mean 'binary'?)"),

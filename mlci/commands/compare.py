@@ -23,6 +23,11 @@ Examples:
                --baseline git:origin/main:eval/predictions.csv
 
 \b
+  # shadow: run both models on logged requests (agreement, output drift, latency)
+  mlci compare --shadow --champion models:/fraud@production --candidate runs:/<id>/model \\
+               --data logs/requests.parquet
+
+\b
   # data drift between the training data and today's data
   mlci compare --drift --reference data/train.parquet --current data/today.parquet
 """
@@ -45,6 +50,11 @@ Examples:
         help="Bootstrap resamples [default: 2000, or compare.resamples].")
 @option("seed", type=click.IntRange(min=0), metavar="N", help="Seed for reproducible intervals.")
 @option("drift", is_flag=True, help="Compare two datasets for data drift instead.")
+@option("shadow", is_flag=True,
+        help="Run --champion and --candidate (MLflow model URIs) on the same logged rows "
+             "(--data): agreement, output drift, latency. Writes <out>/shadow.json.")
+@option("champion", metavar="URI",
+        help="--shadow: the model serving today, e.g. models:/fraud@production.")
 @option("reference", type=click.Path(dir_okay=False), metavar="FILE",
         help="--drift: the reference data (e.g. training data).")
 @option("current", type=click.Path(dir_okay=False), metavar="FILE",
@@ -58,6 +68,12 @@ def compare(**kwargs: Any) -> None:
     Writes <out>/compare.json (or <out>/drift.json).
     """
     shared = common(kwargs)
+    if kwargs["shadow"]:
+        from mlci.canary.shadow import shadow_step
+
+        _require(kwargs, "champion", "candidate", "data", mode="--shadow")
+        sys.exit(shadow_step(shared, champion=kwargs["champion"], candidate=kwargs["candidate"],
+                             data=kwargs["data"]))
     if kwargs["drift"]:
         from mlci.compare.step import drift_step
 
