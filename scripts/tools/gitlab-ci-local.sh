@@ -22,20 +22,13 @@ log() { printf 'gitlab-ci-local.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 exec </dev/null
-export DEBIAN_FRONTEND=noninteractive
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 # --- rsync -------------------------------------------------------------------
 if ! command -v rsync >/dev/null 2>&1; then
-  command -v apt-get >/dev/null 2>&1 || die "rsync is missing and apt-get is not available; install rsync"
-  sudo=()
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null 2>&1 || die "rsync is missing; run as root or install rsync"
-    sudo=(sudo -n)
-  fi
   log "installing rsync with apt-get"
-  "${sudo[@]}" apt-get update -qq >&2 || die "apt-get update failed"
-  "${sudo[@]}" apt-get install -y -qq --no-install-recommends rsync >&2 \
-    || die "apt-get install rsync failed"
+  apt_install rsync || die "apt-get install rsync failed; install rsync by hand"
 fi
 
 # --- gitlab-ci-local -----------------------------------------------------------

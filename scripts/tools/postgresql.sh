@@ -15,12 +15,13 @@ log() { printf 'postgresql.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 exec </dev/null
-export DEBIAN_FRONTEND=noninteractive
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/../lib.sh"
 
 find_bindir() {
   local dir
   # Debian keeps the server binaries out of PATH, one folder per major version.
-  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -V -r); do
+  for dir in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -t/ -k5 -V -r); do
     if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ] && [ -x "$dir/postgres" ]; then
       printf '%s\n' "$dir"
       return 0
@@ -35,26 +36,8 @@ if bindir="$(find_bindir)"; then
   exit 0
 fi
 
-command -v apt-get >/dev/null 2>&1 || die "PostgreSQL is missing and apt-get is not available; install the PostgreSQL server (initdb, pg_ctl) by hand"
-sudo=()
-if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null 2>&1 || die "PostgreSQL is missing; run as root or install the postgresql package"
-  sudo=(sudo -n)
-fi
-
 log "installing postgresql with apt-get"
-"${sudo[@]}" apt-get update -qq >&2 || die "apt-get update failed"
-# policy-rc.d keeps the package from starting the system cluster's service: the
-# tests run their own cluster and nothing should listen on 5432 because of us.
-policy=/usr/sbin/policy-rc.d
-created_policy=0
-if [ ! -e "$policy" ] && [ "$(id -u)" = 0 ]; then
-  printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && created_policy=1
-fi
-status=0
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends postgresql >&2 || status=$?
-[ "$created_policy" = 1 ] && rm -f "$policy"
-[ "$status" = 0 ] || die "apt-get install postgresql failed (exit $status)"
+apt_install postgresql || die "apt-get install postgresql failed; install it by hand (see the comment above)"
 
 bindir="$(find_bindir)" || die "postgresql installed but initdb/pg_ctl not found under /usr/lib/postgresql"
 log "installed: $bindir"

@@ -16,7 +16,8 @@ log() { printf 'prometheus.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 exec </dev/null
-export DEBIAN_FRONTEND=noninteractive
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/../lib.sh"
 
 find_binary() {
   local path
@@ -35,26 +36,8 @@ if binary="$(find_binary)"; then
   exit 0
 fi
 
-command -v apt-get >/dev/null 2>&1 || die "prometheus is missing and apt-get is not available; install Prometheus by hand (any 2.x server binary on PATH)"
-sudo=()
-if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null 2>&1 || die "prometheus is missing; run as root or install the prometheus package"
-  sudo=(sudo -n)
-fi
-
 log "installing prometheus with apt-get"
-"${sudo[@]}" apt-get update -qq >&2 || die "apt-get update failed"
-# policy-rc.d keeps the package from starting its system service: the tests run
-# their own server and nothing should listen on 9090 because of us.
-policy=/usr/sbin/policy-rc.d
-created_policy=0
-if [ ! -e "$policy" ] && [ "$(id -u)" = 0 ]; then
-  printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && created_policy=1
-fi
-status=0
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends prometheus >&2 || status=$?
-[ "$created_policy" = 1 ] && rm -f "$policy"
-[ "$status" = 0 ] || die "apt-get install prometheus failed (exit $status)"
+apt_install prometheus || die "apt-get install prometheus failed; install it by hand (see the comment above)"
 
 binary="$(find_binary)" || die "prometheus installed but its binary is not on PATH"
 log "installed: $binary ($("$binary" --version 2>&1 | head -n 1))"
