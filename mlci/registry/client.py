@@ -114,6 +114,9 @@ class Registry:
     def __init__(self, uri: str, policy: retry.RetryPolicy | None = None) -> None:
         from mlflow.tracking import MlflowClient
 
+        from mlci.registry import quiet_mlflow
+
+        quiet_mlflow()
         self.uri = uri
         self.display = display_uri(uri)
         self.policy = policy or retry.policy_from_env()

@@ -54,6 +54,9 @@ def load(uri: str) -> LoadedModel:
         import mlflow.pyfunc
     except ImportError as exc:  # pragma: no cover - mlflow is a dependency
         raise InputError(f"model {uri}: mlflow is not installed ({exc})") from exc
+    from mlci.registry import quiet_mlflow
+
+    quiet_mlflow()
     if "://" not in uri and ":/" not in uri and not Path(uri).exists():
         raise InputError(f"{uri}: model not found (expected an MLflow model folder or a "
                          "URI such as runs:/<run-id>/model or models:/<name>@<alias>)")
