@@ -10,6 +10,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from mlci import junit, summary
 from mlci.ci import Platform, detect
@@ -18,24 +19,38 @@ from mlci.exitcodes import ExitCode
 from mlci.options import Common
 from mlci.result import Result, write_json
 
+T = TypeVar("T")
+
 
 def run_step(step: str, common: Common, produce: Callable[[Platform], Result],
              outputs: Callable[[Result], dict[str, str]] | None = None) -> int:
     platform = detect()
     started = time.perf_counter()
-    try:
-        result = produce(platform)
-    except MlciError as exc:
-        return _fail(step, platform, exc, common.debug)
-    except Exception as exc:
-        if common.debug:
-            raise
-        message = f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)"
-        print(f"mlci {step}: {message}", file=sys.stderr)
-        platform.annotate("error", f"mlci {step}: {message}")
-        return int(ExitCode.BAD_INPUT)
+    result = attempt(f"mlci {step}", platform, common.debug, lambda: produce(platform))
+    if isinstance(result, int):
+        return result
     result.duration_s = time.perf_counter() - started
     return finish(result, common, platform, outputs(result) if outputs else {})
+
+
+def attempt(label: str, platform: Platform, debug: bool, work: Callable[[], T]) -> T | int:
+    """`work()`, or the exit code of its failure, told in one line (a traceback only
+    with --debug). Every step goes through here, so errors look alike everywhere."""
+    try:
+        return work()
+    except MlciError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"{label}: error: {exc}", file=sys.stderr)
+        platform.annotate("error", f"{label}: {exc}", exc.file, exc.line)
+        return int(exc.exit_code)
+    except Exception as exc:
+        if debug:
+            raise
+        message = f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)"
+        print(f"{label}: {message}", file=sys.stderr)
+        platform.annotate("error", f"{label}: {message}")
+        return int(ExitCode.BAD_INPUT)
 
 
 def finish(result: Result, common: Common, platform: Platform,
@@ -56,11 +71,3 @@ def finish(result: Result, common: Common, platform: Platform,
                               where.file if where else None, where.line if where else None)
     print(summary.text(result))
     return int(ExitCode.GATE_FAILED if result.verdict == "fail" else ExitCode.OK)
-
-
-def _fail(step: str, platform: Platform, exc: MlciError, debug: bool) -> int:
-    if debug:
-        traceback.print_exc()
-    print(f"mlci {step}: error: {exc}", file=sys.stderr)
-    platform.annotate("error", f"mlci {step}: {exc}", exc.file, exc.line)
-    return int(exc.exit_code)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
-import traceback
 from pathlib import Path
 
 from mlci import config as config_module
 from mlci.ci import Platform, detect
-from mlci.errors import InputError, MlciError
+from mlci.errors import InputError
 from mlci.exitcodes import ExitCode
 from mlci.options import Common
 from mlci.result import Result
-from mlci.runner import run_step
+from mlci.runner import attempt, run_step
 
 
 def canary_step(common: Common, options: object) -> int:
@@ -36,7 +34,8 @@ def plan_step(common: Common, *, steps: str | None) -> int:
     from mlci.canary import plan
 
     platform = detect()
-    try:
+
+    def make() -> tuple[list[plan.Step], Path]:
         if steps:
             parsed = plan.parse_steps(steps)
         else:
@@ -44,15 +43,14 @@ def plan_step(common: Common, *, steps: str | None) -> int:
             configured = config.section("canary").get("steps")
             if not configured:
                 raise InputError("no steps: pass --steps 5,25,50,100 or set canary.steps in the "
-                                "config")
+                                 "config")
             parsed = plan.parse_steps(list(configured), origin="canary.steps")
-        path = plan.write(parsed, common.out)
-    except MlciError as exc:
-        if common.debug:
-            traceback.print_exc()
-        print(f"mlci canary plan: error: {exc}", file=sys.stderr)
-        platform.annotate("error", f"mlci canary plan: {exc}", exc.file, exc.line)
-        return int(exc.exit_code)
+        return parsed, plan.write(parsed, common.out)
+
+    made = attempt("mlci canary plan", platform, common.debug, make)
+    if isinstance(made, int):
+        return made
+    parsed, path = made
     weights = [s.weight for s in parsed]
     platform.set_outputs("canary-plan", {
         "weights": json.dumps(weights), "steps": str(len(parsed)),

@@ -11,19 +11,17 @@ only hide the report behind a red cross."""
 from __future__ import annotations
 
 import re
-import sys
 import time
-import traceback
 from pathlib import Path
 
 from mlci import summary
 from mlci.ci import Platform, detect
 from mlci.ci.base import PostOutcome, Token
-from mlci.errors import MlciError
 from mlci.exitcodes import ExitCode
 from mlci.options import Common
 from mlci.report import charts, documents, render, size
 from mlci.result import Check, Result, Status, write_json
+from mlci.runner import attempt
 
 REPORT_FILE = "report.md"
 MARKER = "<!-- mlci-report:{id} -->"
@@ -44,22 +42,11 @@ def report_step(common: Common, *, post: bool, dry_run: bool, report_id: str | N
     token = platform.token() if (post or dry_run) else None
     if token is not None and not dry_run:
         platform.mask(token.value)
-    try:
-        result = _report(platform, common, post=post or dry_run, dry_run=dry_run,
-                         report_id=report_id, token=token)
-    except MlciError as exc:
-        if common.debug:
-            traceback.print_exc()
-        print(f"mlci report: error: {exc}", file=sys.stderr)
-        platform.annotate("error", f"mlci report: {exc}", exc.file, exc.line)
-        return int(exc.exit_code)
-    except Exception as exc:
-        if common.debug:
-            raise
-        message = f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)"
-        print(f"mlci report: {message}", file=sys.stderr)
-        platform.annotate("error", f"mlci report: {message}")
-        return int(ExitCode.BAD_INPUT)
+    result = attempt("mlci report", platform, common.debug, lambda: _report(
+        platform, common, post=post or dry_run, dry_run=dry_run, report_id=report_id,
+        token=token))
+    if isinstance(result, int):
+        return result
     result.duration_s = time.perf_counter() - started
     out = Path(common.out)
     path = write_json(result, out)
