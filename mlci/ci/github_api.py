@@ -14,15 +14,14 @@ Endpoints (REST API version 2022-11-28):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 from mlci import __version__
-from mlci.ci.http import Client, TransientError, next_link
+from mlci.ci.http import Client, Upsert, next_link, upsert
 
 API_VERSION = "2022-11-28"
 DEFAULT_API_URL = "https://api.github.com"
-Upsert = Literal["created", "updated"]
 MAX_PAGES = 100  # 10,000 comments: a bound on time, far beyond any real PR
 
 
@@ -94,28 +93,19 @@ def find_comment(api: Client, repo: str, number: int, marker: str) -> Comment | 
 
 def upsert_comment(api: Client, repo: str, number: int, marker: str, body: str
                    ) -> tuple[Upsert, str | None]:
-    """Update the marked comment, or create it: ("updated" | "created", html_url).
+    """Update the marked comment, or create it: ("updated" | "created", html_url)."""
 
-    A POST that failed with a 5xx may still have created the comment, so before
-    each retry we look again and switch to PATCH when it is there."""
-    attempt = 0
-    while True:
-        existing = find_comment(api, repo, number, marker)
-        if existing is not None:
-            response = api.request("PATCH",
-                                   f"{_repo_path(repo)}/issues/comments/{existing.id}",
-                                   body={"body": body})
-            return "updated", _html_url(response.data) or existing.url
-        try:
-            response = api.request("POST", f"{_repo_path(repo)}/issues/{number}/comments",
-                                   body={"body": body}, retry_server_errors=False)
-        except TransientError as exc:
-            attempt += 1
-            if attempt >= api.attempts:
-                raise
-            api.pause(attempt - 1, str(exc))
-            continue
-        return "created", _html_url(response.data)
+    def update(existing: Comment) -> str | None:
+        response = api.request("PATCH", f"{_repo_path(repo)}/issues/comments/{existing.id}",
+                               body={"body": body})
+        return _html_url(response.data) or existing.url
+
+    def create() -> str | None:
+        response = api.request("POST", f"{_repo_path(repo)}/issues/{number}/comments",
+                               body={"body": body}, retry_server_errors=False)
+        return _html_url(response.data)
+
+    return upsert(api, lambda: find_comment(api, repo, number, marker), update, create)
 
 
 def _html_url(data: Any) -> str | None:

@@ -13,13 +13,12 @@ endpoints, and notes are not among them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 from mlci import __version__
-from mlci.ci.http import Client, TransientError, next_link
+from mlci.ci.http import Client, Upsert, next_link, upsert
 
-Upsert = Literal["created", "updated"]
 MAX_PAGES = 100
 
 
@@ -71,26 +70,18 @@ def find_note(api: Client, project: str, iid: int, marker: str) -> Note | None:
 
 def upsert_note(api: Client, project: str, iid: int, marker: str, body: str
                 ) -> tuple[Upsert, int | None]:
-    """Update the marked note, or create it: ("updated" | "created", note id).
+    """Update the marked note, or create it: ("updated" | "created", note id)."""
 
-    As on GitHub, a POST that failed with a 5xx is followed by a fresh look for
-    the note before any retry, so a retry never leaves two."""
-    attempt = 0
-    while True:
-        existing = find_note(api, project, iid, marker)
-        if existing is not None:
-            api.request("PUT", f"{_notes_path(project, iid)}/{existing.id}", body={"body": body})
-            return "updated", existing.id
-        try:
-            response = api.request("POST", _notes_path(project, iid), body={"body": body},
-                                   retry_server_errors=False)
-        except TransientError as exc:
-            attempt += 1
-            if attempt >= api.attempts:
-                raise
-            api.pause(attempt - 1, str(exc))
-            continue
-        return "created", _note_id(response.data)
+    def update(existing: Note) -> int | None:
+        api.request("PUT", f"{_notes_path(project, iid)}/{existing.id}", body={"body": body})
+        return existing.id
+
+    def create() -> int | None:
+        response = api.request("POST", _notes_path(project, iid), body={"body": body},
+                               retry_server_errors=False)
+        return _note_id(response.data)
+
+    return upsert(api, lambda: find_note(api, project, iid, marker), update, create)
 
 
 def _note_id(data: Any) -> int | None:

@@ -19,7 +19,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from mlci.errors import ServiceError
 
@@ -267,3 +267,28 @@ def next_link(link_header: str | None) -> str | None:
             if key.strip() == "rel" and "next" in value.strip().strip('"').split():
                 return target[1:-1]
     return None
+
+
+Upsert = Literal["created", "updated"]
+Found = TypeVar("Found")
+Made = TypeVar("Made")
+
+
+def upsert(api: Client, find: Callable[[], Found | None], update: Callable[[Found], Made],
+           create: Callable[[], Made]) -> tuple[Upsert, Made]:
+    """Update what `find` finds, or create it, and never leave two.
+
+    A create that failed with a 5xx may still have landed, so `create` is not
+    retried blindly: before each retry we look again and update what is there."""
+    attempt = 0
+    while True:
+        existing = find()
+        if existing is not None:
+            return "updated", update(existing)
+        try:
+            return "created", create()
+        except TransientError as exc:
+            attempt += 1
+            if attempt >= api.attempts:
+                raise
+            api.pause(attempt - 1, str(exc))
