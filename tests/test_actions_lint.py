@@ -32,6 +32,9 @@ ALL_ACTIONS = sorted([ROOT / "action.yml", *ROOT.glob("*/action.yml")])
 WORKFLOWS = sorted([*ROOT.glob(".github/workflows/*.yml"),
                     *ROOT.glob("examples/.github/workflows/*.yml")])
 NOT_FLAGS = {"python", "args", "step"}  # action-only inputs (setup's interpreter, umbrella's)
+# Inputs that reach mlci as an environment variable which is not a flag: the report's
+# token (mlci reads tokens from the environment only, never from a flag).
+ENV_ONLY = {"report": {"token": "MLCI_TOKEN"}}
 # Actions over a command group: folder → (the input that picks the subcommand, the
 # subcommands it may pick, the variable that carries it to `mlci <group> "$VAR"`).
 SUBCOMMANDS = {"lineage": ("command", ("tag", "verify"), "MLCI_ACTION_COMMAND")}
@@ -70,7 +73,9 @@ def rel(path: Path) -> str:
 
 def test_the_actions_and_workflows_exist() -> None:
     names = {rel(p) for p in ALL_ACTIONS}
-    assert {"action.yml", "setup/action.yml", "validate/action.yml"} <= names
+    assert {"action.yml", "setup/action.yml", "validate/action.yml", "compare/action.yml",
+            "lineage/action.yml", "promote/action.yml", "rollback/action.yml",
+            "report/action.yml"} <= names
     assert {".github/workflows/ci.yml", "examples/.github/workflows/mlci.yml"} <= {
         rel(p) for p in WORKFLOWS}
 
@@ -133,7 +138,8 @@ def test_shellcheck_passes_on_the_scripts(tmp_path: Path) -> None:
 
 def command_for(argv: list[str]) -> list[click.Command]:
     """The click command(s) that `mlci <argv>` runs: a group without a subcommand
-    stands for all of its commands."""
+    stands for all of its commands, unless it runs itself then (invoke_without_command,
+    like `mlci canary` beside `mlci canary plan`)."""
     ctx = click.Context(main)
     command: click.Command = main
     for word in argv:
@@ -141,7 +147,7 @@ def command_for(argv: list[str]) -> list[click.Command]:
         sub = command.get_command(ctx, word)
         assert sub is not None, f"`mlci {' '.join(argv)}`: no such command {word!r}"
         command = sub
-    if isinstance(command, click.Group):
+    if isinstance(command, click.Group) and not command.invoke_without_command:
         return [c for name in command.list_commands(ctx)
                 for c in command_for([*argv, name])]
     return [command]
@@ -201,6 +207,9 @@ def test_step_action_inputs_are_the_cli_flags_passed_as_env(path: Path) -> None:
         assert spec.get("description"), f"{rel(path)}: input {name} has no description"
         if name in NOT_FLAGS or name == selector:
             continue
+        if name in ENV_ONLY.get(path.parent.name, {}):
+            assert env.get(ENV_ONLY[path.parent.name][name]) == f"${{{{ inputs.{name} }}}}"
+            continue
         params = [options_of(c).get(name) for c in commands]
         assert any(params), f"{rel(path)}: input {name} is not an option --{name} of mlci {argv}"
         assert all(p.envvar == env_name(name) for p in params if p is not None)
@@ -245,9 +254,9 @@ def test_validate_action_declares_every_contract_flag() -> None:
 
 def test_compare_action_declares_every_contract_flag() -> None:
     action = load(ROOT / "compare" / "action.yml")
-    assert set(action["inputs"]) == {"candidate", "baseline", "data", "policy", "resamples",
-                                     "seed", "drift", "reference", "current", "config", "out",
-                                     "python"}
+    assert set(action["inputs"]) == {"candidate", "baseline", "data", "model", "policy",
+                                     "resamples", "seed", "drift", "reference", "current",
+                                     "config", "out", "python"}
     assert set(action["outputs"]) == {"verdict", "result-path", "junit-path"}
 
 
@@ -258,6 +267,53 @@ def test_lineage_action_declares_every_contract_flag() -> None:
                                      "out", "python"}
     assert set(action["outputs"]) == {"verdict", "result-path", "junit-path", "data-id",
                                       "model-digest", "lineage-path"}
+
+
+def test_promote_action_declares_every_contract_flag() -> None:
+    action = load(ROOT / "promote" / "action.yml")
+    assert set(action["inputs"]) == {"name", "model", "version", "alias", "require", "allow-warn",
+                                     "public-key", "registry", "reason", "force", "wait",
+                                     "config", "out", "python"}
+    assert action["inputs"]["alias"]["required"] is True
+    assert set(action["outputs"]) == {"version", "previous-version", "verdict", "result-path"}
+
+
+def test_rollback_action_declares_every_contract_flag() -> None:
+    action = load(ROOT / "rollback" / "action.yml")
+    assert set(action["inputs"]) == {"name", "alias", "to-version", "reason", "registry", "wait",
+                                     "config", "out", "python"}
+    assert action["inputs"]["alias"]["required"] is True
+    assert action["inputs"]["reason"]["required"] is True
+    assert set(action["outputs"]) == {"version", "previous-version", "verdict", "result-path"}
+
+
+def test_report_action_declares_every_contract_flag_and_the_token() -> None:
+    action = load(ROOT / "report" / "action.yml")
+    assert set(action["inputs"]) == {"post", "dry-run", "id", "token", "config", "out", "python"}
+    assert set(action["outputs"]) == {"verdict", "overall-verdict", "report-path", "result-path",
+                                      "comment-url"}
+    # the job's own token by default; it reaches mlci only as MLCI_TOKEN, which mlci masks
+    assert action["inputs"]["token"]["default"] == "${{ github.token }}"
+    assert run_step(action)["env"]["MLCI_TOKEN"] == "${{ inputs.token }}"
+
+
+def test_example_serializes_promotions_and_reports_always() -> None:
+    """The example workflow's promote job is in one concurrency group per model, never
+    cancelled halfway; rollback runs only after a failure of this job's own promotion; the
+    report job runs whatever happened and may comment on pull requests."""
+    jobs = load(ROOT / "examples" / ".github" / "workflows" / "mlci.yml")["jobs"]
+    promote = jobs["promote"]
+    assert promote["concurrency"] == {"group": "mlci-registry-breast-cancer",
+                                      "cancel-in-progress": False}
+    steps = {step.get("id"): step for step in promote["steps"]}
+    assert steps["promote"]["with"]["require"].split() == ["validate", "compare", "lineage",
+                                                            "signature"]
+    assert steps["rollback"]["if"].startswith("${{ failure() && ")
+    assert steps["rollback"]["with"]["name"] == steps["promote"]["with"]["name"]
+    report = jobs["report"]
+    assert report["if"] == "${{ always() }}"
+    assert report["permissions"]["pull-requests"] == "write"
+    assert set(report["needs"]) == {"model-tests", "verify", "promote"}
 
 
 def run_lineage_script(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:

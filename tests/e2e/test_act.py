@@ -1,15 +1,19 @@
 """The GitHub actions under the real `act`: the example project's workflow
 (examples/.github/workflows/mlci.yml: validate → compare → lineage tag in the
-training job, lineage verify in a later job that gets the model as an artifact)
-with a good model, a weak one, a broken config and data tampered with between the
-jobs; the project's own workflow (./validate, ./compare, ./lineage and the
-umbrella ./ from the working tree); and setup/install.sh, which installs mlci
+training job, lineage verify in a later job that gets the model as an artifact,
+promote → deploy → rollback on failure in a third, and a report job that always
+runs) with a good model, a weak one, a broken config, data tampered with between
+the jobs, and a failed deploy against a real `mlflow server`; the project's own
+workflow (./validate, ./compare, ./lineage, ./promote, ./rollback, ./report and
+the umbrella ./ from the working tree); and setup/install.sh, which installs mlci
 once per job.
 
 Jobs run on the host with the test venv first on PATH, so `python` and `mlci`
 come from it and the actions' setup step skips the install — except in
 test_setup_installs_once_then_skips, which installs for real (about a minute).
-The good and weak runs are made once per module and serve several tests.
+The good, weak and failed-deploy runs are made once per module and serve several
+tests; the good one promotes into mlci's embedded SQLite registry, the
+failed-deploy one into the real server (MLFLOW_TRACKING_URI passed with --env).
 """
 
 from __future__ import annotations
@@ -20,13 +24,16 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from .conftest import ActRun, make_example_project
+from mlci.report import documents, render
+
+from .conftest import MODEL_NAME, ActRun, Registry, make_example_project
 
 pytestmark = pytest.mark.e2e
 
@@ -46,8 +53,12 @@ def config_line(config: Path, pattern: str) -> int:
 
 EXAMPLE_CONFIG = ROOT / "examples" / "mlci.yml"
 ARTIFACT = "model-with-lineage"  # what the example's training job hands to the verify job
-# The example's mlci steps: validate, compare, lineage tag (training job); lineage verify.
-MLCI_STEPS = 4
+# The example's mlci steps: validate, compare, lineage tag (training job); lineage verify;
+# promote (and rollback, only after a failed deploy); report.
+MLCI_STEPS = 6
+JOBS = 4  # model tests, verify lineage, promote and deploy, report
+GATES = ["validate", "compare", "lineage", "signature"]
+ACT_PREFIX = re.compile(r"^\[[^\]]*\] ")  # `[workflow/job] ` before every line act prints
 ACCURACY_LINE = config_line(EXAMPLE_CONFIG, r"^\s*-\s*metric:\s*accuracy\s*$")
 ACCURACY_INDEX = next(i for i, test in enumerate(yaml.safe_load(EXAMPLE_CONFIG.read_text())
                                                   ["tests"]) if test.get("metric") == "accuracy")
@@ -71,14 +82,55 @@ def weak_run(module_act: Callable[..., ActRun], tmp_path_factory: pytest.TempPat
 
 
 def job_lines(run: ActRun, job: str) -> list[str]:
-    """The log lines of one job (act prefixes each with `[<workflow>/<job name>]`)."""
-    return [line for line in run.log.splitlines() if f"/{job}] " in line]
+    """The log lines of one job (act prefixes each with `[<workflow>/<job name>]`, the
+    name sometimes padded with spaces)."""
+    prefix = re.compile(rf"^\[[^\]]*/{re.escape(job)} *\] ")
+    return [line for line in run.log.splitlines() if prefix.match(line)]
+
+
+def step_summaries(run: ActRun, job: str) -> list[str]:
+    """The step summaries one job wrote, as act echoes them: `⚙  Summary - <first line>`,
+    then the other lines without act's prefix (a composite action's summary is echoed
+    once for its inner step and once for the action)."""
+    lines = run.log.splitlines()
+    job_prefix = re.compile(rf"^\[[^\]]*/{re.escape(job)} *\] ")
+    found = []
+    for index, line in enumerate(lines):
+        if not job_prefix.match(line) or "⚙  Summary - " not in line:
+            continue
+        block = [line.split("⚙  Summary - ", 1)[1]]
+        for following in lines[index + 1:]:
+            if ACT_PREFIX.match(following):
+                break
+            block.append(following)
+        found.append("\n".join(block).strip())
+    return found
+
+
+def report_summary(run: ActRun) -> str:
+    """The summary the report job wrote: the one whole report."""
+    reports = [text for text in step_summaries(run, "report") if text.startswith("### ")
+               and " mlci: " in text.splitlines()[0]]
+    assert reports, f"no report in the step summary of the report job:\n{run.log}"
+    assert len(set(reports)) == 1, reports
+    return reports[0]
+
+
+def rendered_from_artifacts(run: ActRun, summary: str, tmp_path: Path) -> str:
+    """What `mlci report` renders from the result documents every job uploaded, with the
+    run link the summary shows: the summary must be exactly this text."""
+    merged = tmp_path / "results"
+    for artifact in sorted((run.base / "artifacts").glob("mlci-results-*")):
+        shutil.copytree(artifact, merged, dirs_exist_ok=True)
+    link = re.search(r"\[CI run\]\((https://\S+?)\)", summary)
+    assert link, summary[-500:]
+    return render.assemble(render.render(documents.load(str(merged)), run_url=link.group(1)))
 
 
 def test_good_model_passes(good_run: ActRun, mlci_version: str) -> None:
     run = good_run
     assert run.succeeded, run.log
-    assert len(run.lines("🏁  Job succeeded")) == 2, run.log  # the training job and verify
+    assert len(run.lines("🏁  Job succeeded")) == JOBS, run.log  # training, verify, promote, report
     # every mlci step's setup found this mlci on PATH; nothing was installed
     assert len(run.lines(f"mlci {mlci_version} is already on PATH")) == MLCI_STEPS
     assert not run.lines("Installing mlci")
@@ -150,6 +202,154 @@ def test_weak_model_fails_the_compare_step(weak_run: ActRun) -> None:
     # nothing is signed or handed over, and the verify job never starts
     assert "⭐ Run Main Record lineage and sign the model" not in run.log
     assert not job_lines(run, "verify lineage"), run.log
+
+
+# ---------------------------------------------------------------- promote, deploy, report
+
+
+def test_good_model_is_promoted_through_every_gate_and_deployed(good_run: ActRun) -> None:
+    run = good_run
+    promote = job_lines(run, "promote and deploy")
+    text = "\n".join(promote)
+    # no MLFLOW_TRACKING_URI: the embedded registry in the job's .mlci/registry.db
+    assert "| no MLFLOW_TRACKING_URI: the promote job registers the folder model/" in run.log
+    assert f"| mlci promote: PASS — promoted {MODEL_NAME} v1 to production" in text, run.log
+    for gate in GATES:
+        assert re.search(rf"\|   PASS  {gate}: ", text), (gate, text)
+    assert "model digest sha256:" in text and "matches model (sha256:" in text
+    assert "|   PASS  alias: production: (none) → v1" in text
+    assert "⚙  ::set-output:: version=1" in text and "⚙  ::set-output:: previous-version=" in text
+    assert "| deployed v1" in text
+    assert "⭐ Run Main Roll back after a failed deploy" not in run.log
+    assert any("🏁  Job succeeded" in line for line in promote)
+
+
+def test_report_job_writes_the_whole_report_to_the_step_summary(
+        good_run: ActRun, tmp_path: Path) -> None:
+    """The report job gets every job's result documents as artifacts; its step summary
+    is byte for byte what mlci renders from them, verdict line first."""
+    summary = report_summary(good_run)
+    assert summary.splitlines()[0] == (
+        "### ✅ mlci: pass — validate passed · compare passed · lineage-tag passed · "
+        "lineage-verify passed · promote passed")
+    for step in ("validate", "compare", "lineage-tag", "lineage-verify", "promote"):
+        assert f"\n#### ✅ {step}: pass\n" in summary, step
+    assert "\n#### 🧬 Lineage\n" in summary
+    assert "| ✅ | accuracy | 0.9766 | 0.93 | accuracy 0.9766 >= 0.93 |" in summary
+    assert "```mermaid\nxychart-beta" in summary  # charts inline, no image host
+    assert summary == rendered_from_artifacts(good_run, summary, tmp_path).strip()
+    report = "\n".join(job_lines(good_run, "report"))
+    assert "⚙  ::set-output:: overall-verdict=pass" in report
+    assert "| overall verdict pass (report in .mlci/report.md)" in report
+    # a push, not a pull request: only shown what would be posted, nothing sent
+    assert "| dry run: nothing is sent" in report
+    assert "|   token: none found (set GITHUB_TOKEN or MLCI_TOKEN): a real run would fail" \
+        in report
+    assert "| <!-- mlci-report:model tests -->" in report
+    assert any("🏁  Job succeeded" in line for line in job_lines(good_run, "report"))
+
+
+def test_report_runs_after_a_failed_gate_and_nothing_is_promoted(weak_run: ActRun) -> None:
+    run = weak_run
+    assert not job_lines(run, "promote and deploy"), run.log
+    summary = report_summary(run)
+    first = summary.splitlines()[0]
+    assert first.startswith("### ❌ mlci: fail — validate failed: accuracy, roc_auc"), first
+    assert " · compare failed: accuracy, roc_auc" in first
+    assert "\n#### ❌ validate: fail\n" in summary and "\n#### ❌ compare: fail\n" in summary
+    assert "| ❌ | accuracy | 0.6257 | 0.93 | accuracy 0.6257 is below the minimum 0.93 |" \
+        in summary
+    assert "promote" not in summary
+    # the report itself exits 0: its job succeeds while the gates' job failed
+    assert "⚙  ::set-output:: overall-verdict=fail" in "\n".join(job_lines(run, "report"))
+    assert any("🏁  Job succeeded" in line for line in job_lines(run, "report")), run.log
+
+
+@dataclass
+class DeployRun:
+    run: ActRun
+    registry: Registry
+    before: int  # the version production held before the run
+    history_before: int  # entries in the alias history before the run
+
+
+@pytest.fixture(scope="module")
+def failed_deploy_run(module_act: Callable[..., ActRun], registry: Registry,
+                      tmp_path_factory: pytest.TempPathFactory, venv_mlci: None) -> DeployRun:
+    """The whole example workflow against the real MLflow server (MLFLOW_TRACKING_URI via
+    act --env), in which production already holds a version: the good model is promoted,
+    then the deploy fails (DEPLOY_FAIL=1)."""
+    before = registry.ensure_production()
+    history_before = len(registry.history())
+    project = make_example_project(tmp_path_factory.mktemp("failed-deploy") / "project")
+    run = module_act(project, EXAMPLE_WORKFLOW, timeout=240,
+                     env={"MODEL_VARIANT": "good", "DEPLOY_FAIL": "1",
+                          "MLFLOW_TRACKING_URI": registry.url})
+    return DeployRun(run, registry, before, history_before)
+
+
+def test_failed_deploy_rolls_production_back_in_the_real_registry(
+        failed_deploy_run: DeployRun) -> None:
+    from mlflow.tracking import MlflowClient
+
+    run, registry, before = failed_deploy_run.run, failed_deploy_run.registry, \
+        failed_deploy_run.before
+    assert run.failed, run.log
+    promote = "\n".join(job_lines(run, "promote and deploy"))
+    # the training job logged the signed model to the server; promote registered that run
+    logged = re.search(r"\| logged the signed model as (runs:/[0-9a-f]+/model)", run.log)
+    assert logged, run.log
+    moved = re.search(rf"\| mlci promote: PASS — promoted {MODEL_NAME} v(\d+) to production",
+                      promote)
+    assert moved, promote
+    new = int(moved.group(1))
+    assert new > before
+    for gate in GATES:
+        assert re.search(rf"\|   PASS  {gate}: ", promote), (gate, promote)
+    assert f"|   PASS  alias: production: v{before} → v{new}" in promote
+    assert "❌  Failure - Main Deploy" in promote and "| deploy failed (DEPLOY_FAIL=1)" in promote
+    assert "⭐ Run Main Roll back after a failed deploy" in promote
+    assert f"| mlci rollback: PASS — rolled production back to v{before}" in promote
+    assert f"|   PASS  rollback: production: v{new} → v{before}" in promote
+    assert f"| production is back on v{before} (rolled back from v{new})" in promote
+    assert "🏁  Job failed" in promote
+    # the gates' jobs and the report succeeded; only the deploying job failed
+    for job in ("model tests", "verify lineage", "report"):
+        assert any("🏁  Job succeeded" in line for line in job_lines(run, job)), job
+
+    # afterwards, read from the server: the alias is back, the new version stays registered
+    assert registry.alias_version() == before
+    client = MlflowClient(tracking_uri=registry.url, registry_uri=registry.url)
+    version = client.get_model_version(MODEL_NAME, str(new))
+    assert version.run_id == logged.group(1).split("/")[1]
+    assert version.tags["mlci.model_digest"].startswith("sha256:")
+    assert version.tags["mlci.signature.key_id"].startswith("sha256:")
+
+    # and the history holds the promotion, then the rollback with its reason
+    entries = registry.history()[failed_deploy_run.history_before:]
+    assert [(e["action"], e["from_version"], e["to_version"]) for e in entries] == [
+        ("promote", before, new), ("rollback", new, before)], entries
+    promoted, rolled_back = entries
+    assert promoted["gates"] == GATES
+    assert promoted["reason"].startswith("model tests passed on ")
+    assert rolled_back["gates"] == []
+    reason = re.fullmatch(r"deploy failed in run (\d+)", rolled_back["reason"] or "")
+    assert reason, rolled_back
+    assert promoted["run_url"] == rolled_back["run_url"]
+    assert rolled_back["run_url"].endswith(f"/actions/runs/{reason.group(1)}")
+
+
+def test_report_after_the_failed_deploy_shows_promote_and_rollback(
+        failed_deploy_run: DeployRun, tmp_path: Path) -> None:
+    run = failed_deploy_run.run
+    summary = report_summary(run)
+    assert summary.splitlines()[0] == (
+        "### ✅ mlci: pass — validate passed · compare passed · lineage-tag passed · "
+        "lineage-verify passed · promote passed · rollback passed"), summary[:300]
+    assert "\n#### ✅ promote: pass\n" in summary and "\n#### ✅ rollback: pass\n" in summary
+    assert re.search(r"\| ✅ \| alias \|.*production: v\d+ → v\d+ \|", summary), summary
+    assert re.search(r"\| ✅ \| rollback \|.*production: v\d+ → v\d+ \|", summary), summary
+    assert summary == rendered_from_artifacts(run, summary, tmp_path).strip()
 
 
 def verify_only_workflow(project: Path) -> str:
@@ -231,6 +431,20 @@ def test_project_workflow_runs_the_actions_from_the_working_tree(
     # verify job downloads them back into examples/
     assert run.lines("| download-artifact stand-in: example-model-with-lineage into examples")
     assert run.lines("| lineage verify: verdict=pass result=examples/.mlci/lineage-verify.json")
+    # ./promote through every gate into the embedded registry, a second version, ./rollback
+    assert run.lines("| promote: verdict=pass version=1 previous=none "
+                     "result=examples/.mlci/promote.json")
+    assert run.lines("|   PASS  alias: production: v1 → v2")
+    assert run.lines("| rollback: verdict=pass version=1 previous=2 "
+                     "result=examples/.mlci/rollback.json")
+    assert run.lines("| ci-example@production holds v1; 3 history entries (oldest first)")
+    assert re.search(r"\|       reason: ci run \d+ exercises rollback", run.log), run.log
+    # ./report: a dry run of the sticky comment, and the outputs
+    assert run.lines("|   token: none found (set GITHUB_TOKEN or MLCI_TOKEN): a real run "
+                     "would fail")
+    assert run.lines("| <!-- mlci-report:ci -->")
+    assert run.lines("| report: verdict=pass overall=pass report=examples/.mlci/report.md "
+                     "result=examples/.mlci/report.json comment=none")
 
 
 # ---------------------------------------------------------------- setup/install.sh

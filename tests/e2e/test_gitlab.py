@@ -1,12 +1,17 @@
 """GitLab CI/CD components, proven with the real gitlab-ci-local.
 
-The example pipeline (examples/.gitlab-ci.yml) includes the validate, compare and
-lineage components exactly as a user would — `component:
-$CI_SERVER_FQDN/org/mlci/<step>@1.0.0`, lineage twice (tag, then verify in a later
-job) — and gitlab-ci-local resolves them offline to this checkout's templates/.
-Jobs run in the shell (no Docker) with the test venv's mlci and python. Each
-pipeline runs once per module and serves several tests; the tampered-data case
-reruns only the verify job of a copy of the good pipeline.
+The example pipeline (examples/.gitlab-ci.yml) includes the validate, compare,
+lineage (twice: tag, then verify in a later job), promote, rollback and report
+components exactly as a user would — `component: $CI_SERVER_FQDN/org/mlci/<step>@1.0.0`
+— and gitlab-ci-local resolves them offline to this checkout's templates/. Jobs run
+in the shell (no Docker) with the test venv's mlci and python. Each pipeline runs
+once per module and serves several tests: the good one promotes into mlci's embedded
+SQLite registry; the failed-deploy one into the session's real `mlflow server`, where
+production already holds a version for the rollback job to return to. The
+tampered-data case reruns only the verify job of a copy of the good pipeline, and the
+report job is rerun alone on a copy of the good pipeline too: gitlab-ci-local never
+starts a job that needs a job that never ran (here the rollback job of a green
+pipeline), where GitLab counts that job as skipped and runs the report.
 
 The static checks (schema, component rules, no inputs in scripts) need no
 gitlab-ci-local and are not marked e2e."""
@@ -29,6 +34,7 @@ import yaml
 
 import mlci
 
+from .conftest import MODEL_NAME, Registry
 from .gitlab_helpers import (
     EXAMPLES,
     GLOBAL_KEYWORDS,
@@ -39,6 +45,7 @@ from .gitlab_helpers import (
     fake_mlci_wheel,
     gitlab_example_project,
     load_documents,
+    preview,
     render,
     run_pipeline,
     script_lines,
@@ -52,13 +59,20 @@ VALIDATE_JOB = "mlci-validate"
 COMPARE_JOB = "mlci-compare"
 TAG_JOB = "mlci-lineage-tag"
 VERIFY_JOB = "mlci-lineage-verify"
+PROMOTE_JOB = "mlci-promote"
+ROLLBACK_JOB = "rollback"  # the example names the rollback component's job so
+REPORT_JOB = "mlci-report"
+RESOURCE_GROUP = f"mlci-registry-{MODEL_NAME}"
+GATES = ["validate", "compare", "lineage", "signature"]
 INSTALLED = re.compile(r"^installing \S+ into ", re.M)  # what setup.yml prints when it installs
 # Inputs that configure the job rather than the mlci command.
-JOB_SETTINGS = {"stage", "job-name", "needs", "image", "mlci-version", "mlci-source"}
+JOB_SETTINGS = {"stage", "job-name", "needs", "image", "mlci-version", "mlci-source",
+                "resource-group", "when", "rules"}
 
 
 def test_there_are_templates() -> None:
-    for name in ("setup", "validate", "compare", "lineage"):
+    for name in ("setup", "validate", "compare", "lineage", "promote", "rollback", "report",
+                 "canary"):
         assert TEMPLATES / f"{name}.yml" in TEMPLATE_FILES
 
 
@@ -94,19 +108,47 @@ def project_key(tmp_path_factory: pytest.TempPathFactory) -> ProjectKey:
     return ProjectKey(folder / "keys" / "mlci-signing.pem", key_id.group(1))
 
 
+@dataclass
+class DeployFails:
+    pipeline: Pipeline
+    registry: Registry
+    before: int  # the version production held before the pipeline
+    history_before: int  # entries in the alias history before the pipeline
+
+
 @pytest.fixture(scope="module")
-def deploy_fails(tmp_path_factory: pytest.TempPathFactory, project_key: ProjectKey) -> Pipeline:
+def deploy_fails_run(tmp_path_factory: pytest.TempPathFactory, project_key: ProjectKey,
+                     registry: Registry) -> DeployFails:
     """The deploy job fails (DEPLOY_FAIL=1); and the project is set up as docs/gitlab.md
     says for real use: its public key committed as keys/mlci-signing.pub.pem, its private
-    key given as the variable MLCI_SIGNING_KEY (a file path, as for a File variable)."""
+    key given as the variable MLCI_SIGNING_KEY (a file path, as for a File variable), and
+    a real registry, the CI/CD variable MLFLOW_TRACKING_URI, where production already holds
+    a version."""
 
     def commit_public_key(project: Path) -> None:
         (project / "keys").mkdir()
         shutil.copy(project_key.private.with_name("mlci-signing.pub.pem"), project / "keys")
 
+    before = registry.ensure_production()
+    history_before = len(registry.history())
     project = gitlab_example_project(tmp_path_factory.mktemp("gl") / "deploy-fails",
                                      commit_public_key)
-    return run_pipeline(project, "DEPLOY_FAIL=1", f"MLCI_SIGNING_KEY={project_key.private}")
+    pipeline = run_pipeline(project, "DEPLOY_FAIL=1", f"MLCI_SIGNING_KEY={project_key.private}",
+                            f"MLFLOW_TRACKING_URI={registry.url}")
+    return DeployFails(pipeline, registry, before, history_before)
+
+
+@pytest.fixture(scope="module")
+def deploy_fails(deploy_fails_run: DeployFails) -> Pipeline:
+    return deploy_fails_run.pipeline
+
+
+@pytest.fixture(scope="module")
+def good_report(good: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    """The report job alone, on a copy of the good pipeline (see the module docstring)."""
+    project = tmp_path_factory.mktemp("gl") / "good-report"
+    shutil.copytree(good.project, project, symlinks=True)
+    return run_pipeline(project, jobs=(REPORT_JOB,))
 
 
 @pytest.fixture(scope="module")
@@ -199,6 +241,7 @@ def test_weak_model_fails_the_gate_and_nothing_deploys(weak: Pipeline) -> None:
     assert statuses.get("train") == "PASS", weak.describe()
     assert statuses.get(VALIDATE_JOB) == "FAIL", weak.describe()
     assert "deploy" not in statuses and "rollback" not in statuses, weak.describe()
+    assert PROMOTE_JOB not in statuses, weak.describe()  # a failed gate: nothing is promoted
     assert "FAIL  accuracy" in weak.log(VALIDATE_JOB)
     # artifacts are kept on failure, so the verdict still reaches later jobs
     assert "mlci validate verdict=fail" in weak.log("verdict"), weak.describe()
@@ -228,7 +271,7 @@ def test_rollback_job_runs_after_a_failed_deploy(deploy_fails: Pipeline) -> None
     assert statuses.get(VALIDATE_JOB) == "PASS", deploy_fails.describe()
     assert statuses.get("deploy") == "FAIL", deploy_fails.describe()
     assert statuses.get("rollback") == "PASS", deploy_fails.describe()
-    assert "rolling back" in deploy_fails.log("rollback")
+    assert "mlci rollback: PASS — rolled production back to v" in deploy_fails.log("rollback")
 
 
 @pytest.mark.e2e
@@ -245,6 +288,97 @@ def test_a_project_signing_key_replaces_the_throwaway_one(deploy_fails: Pipeline
 @pytest.mark.e2e
 def test_rollback_job_does_not_run_in_a_green_pipeline(good: Pipeline) -> None:
     assert "rollback" not in good.statuses, good.describe()
+
+
+@pytest.mark.e2e
+def test_good_model_is_promoted_then_deployed(good: Pipeline) -> None:
+    """No MLFLOW_TRACKING_URI: mlci's embedded registry, which the job keeps as an artifact."""
+    assert good.statuses.get(PROMOTE_JOB) == "PASS", good.describe()
+    assert "no MLFLOW_TRACKING_URI: mlci-promote registers the folder model/" in good.log(
+        "log-model")
+    log = good.log(PROMOTE_JOB)
+    assert f"mlci promote: PASS — promoted {MODEL_NAME} v1 to production" in log, log
+    for gate in GATES:
+        assert re.search(rf"^  PASS  {gate}: ", log, re.M), (gate, log)
+    assert "PASS  alias: production: (none) → v1" in log
+    assert good.artifact(PROMOTE_JOB, ".mlci/registry.db").is_file()
+    dotenv = good.artifact(PROMOTE_JOB, ".gitlab-ci-reports/dotenv/.mlci/promote.env")
+    lines = dotenv.read_text().splitlines()
+    assert {"MLCI_PROMOTE_VERDICT=pass", "MLCI_PROMOTE_VERSION=1",
+            "MLCI_PROMOTE_PREVIOUS_VERSION="} <= set(lines), lines
+    junit = ET.parse(good.artifact(PROMOTE_JOB, ".mlci/promote.junit.xml")).getroot()
+    assert {case.get("name") for case in junit.iter("testcase")} >= {*GATES, "alias"}
+    # the deploy job reads the promote job's dotenv outputs
+    assert "deploying models:/breast-cancer@production (v1, was vnone)" in good.log("deploy")
+
+
+@pytest.mark.e2e
+def test_promote_and_rollback_jobs_share_the_models_resource_group(good: Pipeline) -> None:
+    """As gitlab-ci-local resolves the example: both jobs that move the model's aliases
+    are in one resource group, so GitLab runs them one at a time."""
+    jobs = preview(good.project)
+    assert jobs[PROMOTE_JOB]["resource_group"] == RESOURCE_GROUP
+    assert jobs[ROLLBACK_JOB]["resource_group"] == RESOURCE_GROUP
+    assert jobs[ROLLBACK_JOB]["when"] == "on_failure"
+    assert jobs[PROMOTE_JOB]["variables"]["MLCI_MODEL"] == "$MODEL_URI"
+    assert jobs[COMPARE_JOB]["variables"]["MLCI_MODEL"] == "model"  # the component's input
+    assert jobs[COMPARE_JOB]["variables"]["MLCI_CANDIDATE"] == "eval/predictions.csv"
+    assert jobs[REPORT_JOB]["stage"] == ".post"
+
+
+@pytest.mark.e2e
+def test_report_job_renders_every_result(good_report: Pipeline) -> None:
+    assert good_report.statuses == {REPORT_JOB: "PASS"}, good_report.describe()
+    report = good_report.artifact(REPORT_JOB, ".mlci/report.md").read_text(encoding="utf-8")
+    assert report.splitlines()[0] == (
+        "### ✅ mlci: pass — validate passed · compare passed · lineage-tag passed · "
+        "lineage-verify passed · promote passed")
+    for step in ("validate", "compare", "lineage-tag", "lineage-verify", "promote"):
+        assert f"\n#### ✅ {step}: pass\n" in report, step
+    assert "```mermaid\nxychart-beta" in report and "\n#### 🧬 Lineage\n" in report
+    log = good_report.log(REPORT_JOB)
+    # no MLCI_TOKEN: the example's rules leave --post off (GitLab has no step summary)
+    assert "SKIP  post: not requested" in log, log
+    dotenv = good_report.artifact(REPORT_JOB, ".gitlab-ci-reports/dotenv/.mlci/report.env")
+    assert {"MLCI_REPORT_OVERALL_VERDICT=pass", "MLCI_REPORT_REPORT_PATH=.mlci/report.md",
+            "MLCI_REPORT_COMMENT_URL="} <= set(dotenv.read_text().splitlines())
+    assert good_report.artifact(REPORT_JOB, ".mlci/report.json").is_file()
+
+
+@pytest.mark.e2e
+def test_failed_deploy_is_rolled_back_in_the_real_registry(deploy_fails_run: DeployFails) -> None:
+    pipeline, registry, before = (deploy_fails_run.pipeline, deploy_fails_run.registry,
+                                  deploy_fails_run.before)
+    statuses = pipeline.statuses
+    assert statuses.get(PROMOTE_JOB) == "PASS" and statuses.get("deploy") == "FAIL", \
+        pipeline.describe()
+    logged = re.search(r"logged the signed model as (runs:/[0-9a-f]+/model)",
+                       pipeline.log("log-model"))
+    assert logged, pipeline.log("log-model")
+    promote = pipeline.log(PROMOTE_JOB)
+    moved = re.search(rf"mlci promote: PASS — promoted {MODEL_NAME} v(\d+) to production",
+                      promote)
+    assert moved, promote
+    new = int(moved.group(1))
+    assert f"PASS  alias: production: v{before} → v{new}" in promote
+    assert f"(v{new}, was v{before})" in pipeline.log("deploy")
+    rollback = pipeline.log(ROLLBACK_JOB)
+    assert f"mlci rollback: PASS — rolled production back to v{before}" in rollback, rollback
+    assert f"PASS  rollback: production: v{new} → v{before}" in rollback
+    dotenv = pipeline.artifact(ROLLBACK_JOB, ".gitlab-ci-reports/dotenv/.mlci/rollback.env")
+    assert {"MLCI_ROLLBACK_VERDICT=pass", f"MLCI_ROLLBACK_VERSION={before}",
+            f"MLCI_ROLLBACK_PREVIOUS_VERSION={new}"} <= set(dotenv.read_text().splitlines())
+    # the registry afterwards: the alias is back, and the history says why
+    assert registry.alias_version() == before
+    entries = registry.history()[deploy_fails_run.history_before:]
+    assert [(e["action"], e["from_version"], e["to_version"]) for e in entries] == [
+        ("promote", before, new), ("rollback", new, before)], entries
+    assert entries[0]["gates"] == GATES
+    assert re.fullmatch(r"deploy failed in pipeline \d+", entries[1]["reason"] or ""), entries
+    # here the report job runs in the pipeline (every job it needs ran) and shows both moves
+    assert statuses.get(REPORT_JOB) == "PASS", pipeline.describe()
+    report = pipeline.artifact(REPORT_JOB, ".mlci/report.md").read_text(encoding="utf-8")
+    assert "\n#### ✅ promote: pass\n" in report and "\n#### ✅ rollback: pass\n" in report
 
 
 # --- the install logic shared by every component (templates/setup.yml) ----------------
@@ -445,13 +579,104 @@ def test_lineage_component_runs_the_chosen_command() -> None:
     assert {f"MLCI_{name.upper().replace('-', '_')}" for name in flags} <= set(tag["variables"])
 
 
+def cli_flags(argv: list[str]) -> dict[str, str | None]:
+    """`--some-flag` → the variable it reads, for `mlci <argv>`."""
+    import click
+
+    from mlci.cli import main
+
+    command: Any = main
+    for word in argv:
+        command = command.get_command(click.Context(main), word)
+    return {opt[2:]: getattr(p, "envvar", None) for p in command.params for opt in p.opts
+            if opt.startswith("--")}
+
+
+@pytest.mark.parametrize("step", ["promote", "rollback", "report"])
+def test_component_inputs_are_flags_of_the_mlci_step(step: str) -> None:
+    """Every input but the job's own settings is a flag of `mlci <step>`, and reaches it
+    through the job's variables as that flag's variable."""
+    comp = component(TEMPLATES / f"{step}.yml")
+    variables = comp.body["$[[ inputs.job-name ]]"]["variables"]
+    flags = cli_flags([step])
+    for name in set(comp.inputs) - JOB_SETTINGS:
+        assert name in flags, f"{step}.yml: input {name} is not a flag of mlci {step}"
+        assert flags[name] == f"MLCI_{name.upper().replace('-', '_')}"
+        assert variables[flags[name]] == f"$[[ inputs.{name} ]]", name
+    job: dict[str, Any] = render(comp, {"needs": ["train"]})[f"mlci-{step}"]
+    assert job["script"] == [f"mlci {step}"]
+    assert job["artifacts"]["when"] == "always"
+
+
+def test_promote_and_rollback_components_serialize_on_the_model() -> None:
+    promote = render(component(TEMPLATES / "promote.yml"),
+                     {"needs": ["train"], "name": "fraud", "alias": "production",
+                      "require": "validate compare"})["mlci-promote"]
+    assert promote["resource_group"] == "mlci-registry-fraud"
+    assert promote["variables"]["MLCI_NAME"] == "fraud"
+    assert promote["variables"]["MLCI_REQUIRE"] == "validate compare"
+    assert promote["variables"]["MLCI_ALLOW_WARN"] is False
+    assert promote["variables"]["MLCI_REASON"] == "pipeline $CI_PIPELINE_URL"
+    assert promote["artifacts"]["reports"] == {"dotenv": ".mlci/promote.env",
+                                               "junit": ".mlci/promote.junit.xml"}
+    # the embedded registry travels to the rollback job
+    assert ".mlci/registry.db" in promote["artifacts"]["paths"]
+    rollback = render(component(TEMPLATES / "rollback.yml"),
+                      {"needs": ["mlci-promote", "deploy"], "name": "fraud",
+                       "alias": "production", "resource-group": "prod-mlflow"})["mlci-rollback"]
+    assert rollback["resource_group"] == "prod-mlflow-fraud"
+    assert rollback["when"] == "on_failure"
+    assert rollback["needs"] == ["mlci-promote", "deploy"]
+    assert rollback["variables"]["MLCI_REASON"].startswith("rolled back by job $CI_JOB_NAME")
+    assert ".mlci/registry.db" in rollback["artifacts"]["paths"]
+    for comp in ("promote", "rollback"):
+        inputs = component(TEMPLATES / f"{comp}.yml").inputs
+        assert "default" not in inputs["name"] and "default" not in inputs["alias"]
+        assert inputs["resource-group"]["default"] == "mlci-registry"
+
+
+def test_report_component_runs_always_and_keeps_the_report() -> None:
+    comp = component(TEMPLATES / "report.yml")
+    job: dict[str, Any] = render(comp, {"needs": ["mlci-validate"]})["mlci-report"]
+    assert job["stage"] == ".post"
+    assert job["rules"] == [{"when": "always"}]  # after failed jobs too
+    assert "when" not in job  # so that users can pass their own rules
+    assert job["variables"]["MLCI_POST"] is True and job["variables"]["MLCI_DRY_RUN"] is False
+    assert "MLCI_TOKEN" not in job["variables"]  # a masked CI/CD variable, never an input
+    assert job["artifacts"]["when"] == "always"
+    assert {".mlci/report.md", ".mlci/report.json", ".mlci/*.png"} <= set(
+        job["artifacts"]["paths"])
+    assert job["artifacts"]["reports"] == {"dotenv": ".mlci/report.env"}
+
+
 def test_example_pipeline_includes_each_component_as_a_user_would() -> None:
     doc = load_documents(EXAMPLES / ".gitlab-ci.yml")[0]
     components = [item["component"] for item in doc["include"]]
     assert components == [f"$CI_SERVER_FQDN/org/mlci/{name}@1.0.0"
-                          for name in ("validate", "compare", "lineage", "lineage")]
+                          for name in ("validate", "compare", "lineage", "lineage", "promote",
+                                       "rollback", "report")]
     verify = next(item["inputs"] for item in doc["include"]
                   if item["inputs"].get("command") == "verify")
     assert TAG_JOB in verify["needs"] and verify["job-name"] == VERIFY_JOB
     # nothing deploys unless every gate passed, verify included
     assert {VALIDATE_JOB, COMPARE_JOB, VERIFY_JOB} <= set(doc["deploy"]["needs"])
+    inputs = {item["component"].rsplit("/", 1)[1].split("@")[0]: item["inputs"]
+              for item in doc["include"]}
+    # the gates' documents name the model, so promote can tie them to it
+    assert inputs["validate"]["model"] == "model"
+    assert inputs["compare"]["model"] == "model"
+    assert COMPARE_JOB not in doc  # nothing overrides the component's job
+    # promote needs every gate's job (their documents) and gates on all of them
+    promote = inputs["promote"]
+    assert {"train", VALIDATE_JOB, COMPARE_JOB, TAG_JOB, VERIFY_JOB} <= set(
+        need if isinstance(need, str) else need["job"] for need in promote["needs"])
+    assert promote["require"].split() == GATES and promote["alias"] == "production"
+    assert PROMOTE_JOB in doc["deploy"]["needs"]
+    # rollback: the promote job's promote.json, and the deploy whose failure triggers it
+    assert inputs["rollback"]["needs"] == [PROMOTE_JOB, "deploy"]
+    assert inputs["rollback"]["job-name"] == ROLLBACK_JOB
+    assert inputs["rollback"]["name"] == promote["name"] == MODEL_NAME
+    # the report needs every job with result documents, and runs always
+    assert {VALIDATE_JOB, COMPARE_JOB, TAG_JOB, VERIFY_JOB, PROMOTE_JOB, ROLLBACK_JOB} == set(
+        inputs["report"]["needs"])
+    assert all(rule.get("when") == "always" for rule in inputs["report"]["rules"])
