@@ -232,6 +232,8 @@ class Registry:
         it on retry, so a flaky network never leaves two versions behind."""
         nonce = uuid.uuid4().hex
         all_tags = {**tags, _REGISTRATION_TAG: nonce}
+        if Path(model_uri).exists() and self.uri.startswith(("http://", "https://")):
+            model_uri = self._upload(model_uri)
 
         def attempt() -> Any:
             earlier = [v for v in self._raw_versions(name)
@@ -246,6 +248,19 @@ class Registry:
 
         created = self._call(f"registering {model_uri} as a version of {name!r}", attempt)
         return _version_info(created)
+
+    def _upload(self, folder: str) -> str:
+        """A tracking server will not register a path on this runner's disk: log the
+        folder's files, byte for byte (mlci.sig included, so digests still match), to a
+        new run and register `runs:/<run>/model` instead."""
+        def upload() -> str:
+            run = self._client.create_run(experiment_id="0",
+                                          tags={"mlci.uploaded_from": folder})
+            self._client.log_artifacts(run.info.run_id, folder, artifact_path="model")
+            self._client.set_terminated(run.info.run_id)
+            return f"runs:/{run.info.run_id}/model"
+
+        return self._call(f"uploading {folder} to a run", upload)
 
     def _raw_versions(self, name: str) -> list[Any]:
         try:

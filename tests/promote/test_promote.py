@@ -358,3 +358,23 @@ def test_mlflow3_logged_model_has_one_digest_before_and_after_registration(lab: 
     prod = lab.promote("production", model=f"models:/{lab.name}@staging", require=("compare",))
     assert prod.code == 0, prod.stdout + prod.stderr
     assert lab.client.get_model_version(lab.name, "1").tags["mlci.model_digest"] == digest
+
+
+def test_a_local_model_folder_is_uploaded_to_a_remote_server(lab: Lab,
+                                                             keys: dict[str, KeyPair]) -> None:
+    """A tracking server refuses a version whose source is a path on the runner's disk:
+    the folder is logged to a run byte for byte (signature included) and that run's copy
+    registered, so the digest the gates checked is the digest of the registered files."""
+    from mlci.promote.candidate import digest_of
+
+    folder = lab.model_dir("local", keys["ours"].private_pem)
+    digest = digest_of(folder)
+    lab.write_result("validate", "pass", model=str(folder), digest=digest)
+    first = lab.promote("staging", model=str(folder), require=("validate",))
+    assert first.code == 0, first.stderr
+    version = first.outputs("promote")["VERSION"]
+    source = lab.client.get_model_version(lab.name, version).source
+    assert source.startswith(("mlflow-artifacts:/", "runs:/")), source
+    again = lab.promote("staging", model=str(folder), require=("validate",))
+    assert again.code == 0
+    assert lab.version_count() == 1
