@@ -25,6 +25,7 @@ import yaml
 
 from mlci.cli import main
 from mlci.options import env_name
+from tests.tools import find_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 STEP_ACTIONS = sorted(p for p in ROOT.glob("*/action.yml") if p.parent.name != "setup")
@@ -40,18 +41,6 @@ ENV_ONLY = {"report": {"token": "MLCI_TOKEN"}}
 SUBCOMMANDS = {"lineage": ("command", ("tag", "verify"), "MLCI_ACTION_COMMAND")}
 UNSAFE_IN_RUN = re.compile(r"\$\{\{\s*(inputs\.|github\.event|github\.head_ref)")
 KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-
-
-def tool(name: str) -> str:
-    """A test tool from the test venv (next to sys.executable), else from PATH."""
-    beside = Path(sys.executable).parent / name
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(f"`{name}` not found next to {sys.executable} or on PATH; "
-                    "install the test tools: pip install -e '.[test]'")
-    return found
 
 
 def check(cmd: list[str]) -> subprocess.CompletedProcess[str]:
@@ -86,21 +75,21 @@ def test_the_actions_and_workflows_exist() -> None:
 def test_zizmor_finds_nothing() -> None:
     # A folder argument makes zizmor collect its .github/workflows and every action.yml;
     # examples/ is a project of its own, so it is named separately.
-    done = check([tool("zizmor"), "--offline", "--no-progress", ".", "examples"])
+    done = check([find_tool("zizmor"), "--offline", "--no-progress", ".", "examples"])
     assert "No findings to report" in done.stdout
 
 
 def test_actionlint_passes() -> None:
-    check([tool("actionlint"), "-no-color", *map(rel, WORKFLOWS)])
+    check([find_tool("actionlint"), "-no-color", *map(rel, WORKFLOWS)])
 
 
 def test_every_action_matches_the_github_actions_schema() -> None:
-    check([tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions",
+    check([find_tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions",
            *map(rel, ALL_ACTIONS)])
 
 
 def test_every_workflow_matches_the_github_workflows_schema() -> None:
-    check([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
+    check([find_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
            *map(rel, WORKFLOWS)])
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 
 from tests.promote.servers import MlflowServer
+from tests.tools import find_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -231,18 +232,6 @@ class ActRun:
 
     def lines(self, needle: str) -> list[str]:
         return [line for line in self.log.splitlines() if needle in line]
-
-
-def find_tool(name: str) -> str:
-    """A test tool from the test venv (next to sys.executable), else from PATH."""
-    beside = VENV_BIN / name
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(f"`{name}` not found next to {sys.executable} or on PATH; "
-                    "install the test tools: pip install -e '.[test]'")
-    return found
 
 
 def checkout_version(root: Path = ROOT) -> str:

@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.tools import find_tool as tool
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 TEMPLATES = REPO / "templates"
@@ -63,15 +65,6 @@ def gitlab_ci_local() -> Path:
         pytest.fail(f"rsync is missing (gitlab-ci-local needs it): run {INSTALLER} first",
                     pytrace=False)
     return binary
-
-
-def tool(name: str) -> str:
-    """A tool from the test venv (check-jsonschema, mlci)."""
-    path = venv_bin() / name
-    if not path.exists():
-        pytest.fail(f"{name} is not in the test venv {venv_bin()}: pip install -e '.[test]'",
-                    pytrace=False)
-    return str(path)
 
 
 def clean_env(path: str) -> dict[str, str]:
