@@ -20,8 +20,6 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.tools import find_tool as tool
-
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 TEMPLATES = REPO / "templates"

@@ -33,6 +33,7 @@ import pytest
 import yaml
 
 import mlci
+from tests.tools import find_tool as tool
 
 from .conftest import MODEL_NAME, Registry
 from .gitlab_helpers import (
@@ -49,7 +50,6 @@ from .gitlab_helpers import (
     render,
     run_pipeline,
     script_lines,
-    tool,
     used_inputs,
 )
 

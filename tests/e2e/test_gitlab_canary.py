@@ -31,7 +31,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from .gitlab_helpers import Pipeline, clean_env, git, lay_components, run_pipeline, tool, venv_bin
+from tests.tools import find_tool as tool
+
+from .gitlab_helpers import Pipeline, clean_env, git, lay_components, run_pipeline, venv_bin
 from .test_act_canary import CONFIG, write_samples  # the same mlci.yml and samples
 
 pytestmark = pytest.mark.e2e
