@@ -139,9 +139,27 @@ def _kind(values: np.ndarray) -> str:
     return "text"
 
 
+def infer_task(frame: pd.DataFrame, columns: Columns) -> str | None:
+    """The task when the config does not say: two labels → binary, a few → multiclass,
+    non-integer (or many) numbers → regression. Results record that it was inferred."""
+    import pandas as pd
+
+    if columns.target not in frame.columns:
+        return None
+    target = frame[columns.target].dropna()
+    distinct = target.nunique()
+    numeric = pd.api.types.is_numeric_dtype(target) and not pd.api.types.is_bool_dtype(target)
+    if numeric and (pd.api.types.is_float_dtype(target) and not (target % 1 == 0).all()):
+        return "regression"
+    if distinct <= 2:
+        return "binary"
+    return "regression" if numeric and distinct > 20 else "multiclass"
+
+
 def from_file(path: str, columns: Columns, task: str | None, positive_label: object,
               role: str = "predictions") -> Predictions:
     frame = read_table(path)
+    task = task or infer_task(frame, columns)
     return Predictions(source=path, frame=frame, columns=columns, task=task,
                        positive_label=positive_label, inputs={role: file_digest(path)})
 
@@ -152,6 +170,7 @@ def from_model(uri: str, data_path: str, columns: Columns, task: str | None,
 
     frame = read_table(data_path)
     require_column(frame, columns.target, data_path, "the target, set by columns.target")
+    task = task or infer_task(frame, columns)
     loaded = registry_model.load(uri)
     return Predictions(source=data_path, frame=frame, columns=columns, task=task,
                        positive_label=positive_label, model=loaded,

@@ -34,7 +34,6 @@ def run(config: Config, options: Options) -> Result:
     from mlci.stats import decision
 
     settings = config.section("compare")
-    task = config.need_task("compare")
     policy = options.policy or settings.get("policy", "not-worse")
     confidence = float(settings.get("confidence", 0.95))
     candidate = sources.load(options.candidate, role="candidate", config=config,
@@ -43,6 +42,8 @@ def run(config: Config, options: Options) -> Result:
     if not candidate.paired:
         raise InputError(f"--candidate {options.candidate}: expected predictions or a model "
                          "(rows to judge), not point values")
+    assert candidate.predictions is not None
+    task = candidate.predictions.task or config.need_task("compare")
     names = _metrics(config, task, candidate, baseline)
     if baseline.paired:
         rows = _rows(config, candidate, baseline, names)
@@ -56,6 +57,7 @@ def run(config: Config, options: Options) -> Result:
               for (label, (est, slice_)), made in zip(estimates.items(), decisions, strict=True)]
     subject = _subject(options, candidate, baseline)
     extra = {"paired": baseline.paired, "policy": policy, "confidence": confidence,
+             "task": task, "task_inferred": config.task is None,
              "baseline_source": options.baseline, "candidate_source": options.candidate}
     return Result(step="compare", checks=checks, summary=_summary(checks, policy, baseline.paired),
                   subject=subject, extra=extra)

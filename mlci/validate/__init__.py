@@ -53,8 +53,10 @@ def run(config: Config, inputs: Inputs) -> Result:
         else:
             found = model_checks.run(kind, test, model, location)
         checks += [namer.unique(check) for check in found]
+    task = preds.task if preds is not None else config.task
     return Result(step="validate", checks=checks, summary=_summary(checks),
-                  subject=_subject(inputs, preds))
+                  subject=_subject(inputs, preds),
+                  extra={"task": task, "task_inferred": config.task is None and task is not None})
 
 
 def _subject(inputs: Inputs, preds: Predictions | None) -> dict[str, Any]:

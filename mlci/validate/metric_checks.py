@@ -29,7 +29,7 @@ def run(kind: str, test: dict[str, Any], preds: Predictions | None, config: Conf
         name = test.get("name") or (metric if kind == "metric" else f"fairness:{metric}")
         return [Check(name=name, status="skip", message=NO_PREDICTIONS, metric=metric,
                       location=location)]
-    task = config.need_task(f"the {metric} test")
+    task = preds.task or config.need_task(f"the {metric} test")
     spec = metrics.METRICS[metric]
     if task not in spec.tasks:
         raise InputError(f"{config.path}: metric {metric} is for "

@@ -233,3 +233,15 @@ def test_drift(write_config: Callable[..., Path], write_table: Callable[..., Pat
     missing = mlci("compare", "--drift", "--reference", "ref.csv", "--current", "cur.csv")
     assert (missing.exit_code, missing.stderr) == (
         2, "mlci drift: error: drift column 'c' is missing from cur.csv\n")
+
+
+def test_without_a_config_the_task_is_inferred(write_table: Callable[..., Path],
+                                               mlci: Any) -> None:
+    frame = predictions(300, 0.1)
+    write_table(frame, "cand.csv")
+    write_table(frame, "base.csv")
+    run = mlci("compare", "--candidate", "cand.csv", "--baseline", "base.csv", "--seed", "1")
+    assert run.exit_code == 0, run.stderr
+    doc = run.doc("compare")
+    assert (doc["task"], doc["task_inferred"]) == ("binary", True)
+    assert [c["name"] for c in doc["checks"]] == ["accuracy", "roc_auc"]

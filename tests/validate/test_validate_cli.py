@@ -270,3 +270,20 @@ def test_unknown_flag_is_usage_error(mlci: Any) -> None:
     run = mlci("validate", "--predictons", "p.csv")
     assert run.exit_code == 2
     assert "No such option '--predictons'. Did you mean '--predictions'?" in run.stderr
+
+
+@pytest.mark.parametrize(("rows", "task"), [
+    ({"y_true": [0, 1, 1, 0], "y_pred": [0, 1, 0, 0]}, "binary"),
+    ({"y_true": ["a", "b", "c", "a"], "y_pred": ["a", "b", "b", "a"]}, "multiclass"),
+    ({"y_true": [1.5, 2.0, 3.25, 4.0], "y_pred": [1.0, 2.0, 3.0, 4.0]}, "regression"),
+])
+def test_task_is_inferred_when_the_config_has_none(write_config: Callable[..., Path],
+                                                   write_table: Callable[..., Path], mlci: Any,
+                                                   rows: dict[str, Any], task: str) -> None:
+    metric = "mae" if task == "regression" else "accuracy"
+    write_config(f"version: 1\ntests:\n  - metric: {metric}\n    min: 0\n")
+    write_table(rows)
+    run = mlci("validate", "--predictions", "predictions.csv")
+    assert run.exit_code == 0, run.stderr
+    doc = run.doc("validate")
+    assert (doc["task"], doc["task_inferred"]) == (task, True)
