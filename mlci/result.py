@@ -61,6 +61,17 @@ class Check:
         return doc
 
 
+def unique_names(checks: list[Check]) -> list[Check]:
+    """Check names are unique within a result document (DESIGN.md): a repeated name
+    gets ` #2`, ` #3`, … in the order the checks come."""
+    seen: dict[str, int] = {}
+    for check in checks:
+        seen[check.name] = seen.get(check.name, 0) + 1
+        if seen[check.name] > 1:
+            check.name = f"{check.name} #{seen[check.name]}"
+    return checks
+
+
 def overall_verdict(statuses: list[Status]) -> Status:
     """Worst status wins; a document of only skips (or none) says skip, never pass."""
     for status in ("fail", "warn", "pass"):

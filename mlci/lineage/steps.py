@@ -25,7 +25,7 @@ from mlci.lineage.cache import DigestCache
 from mlci.lineage.digest import SIGNATURE_NAME
 from mlci.lineage.hashing import Snapshot, file_sha256, snapshot
 from mlci.lineage.verifying import compare, signature_checks
-from mlci.result import Check, Result, Status, now_iso
+from mlci.result import Check, Result, Status, now_iso, unique_names
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
@@ -307,17 +307,6 @@ def _tag_result(doc: Mapping[str, Any], path: Path, checks: list[Check], duratio
                   lineage=lineage, duration_s=duration, extra={"outputs": outputs})
 
 
-def _unique(checks: list[Check]) -> list[Check]:
-    """Overlapping data paths can name one file twice; check names must stay unique."""
-    seen: dict[str, int] = {}
-    for check in checks:
-        count = seen.get(check.name, 0) + 1
-        seen[check.name] = count
-        if count > 1:
-            check.name = f"{check.name} (#{count})"
-    return checks
-
-
 def verify(lineage_path: str, *, public_key: str | None, out_dir: str) -> Result:
     """Re-hash every recorded data path and the model; fail on any difference or bad signature.
 
@@ -335,7 +324,7 @@ def verify(lineage_path: str, *, public_key: str | None, out_dir: str) -> Result
         found, current = compare("model", model, str(model["digest"]), [out_dir])
         checks.extend(found)
     checks.extend(signature_checks(model, current, key))
-    checks = _unique(checks)
+    checks = unique_names(checks)  # overlapping data paths can name one file twice
     failed = [c for c in checks if c.status == "fail"]
     counts = {kind: sum(1 for c in failed if c.extra.get("change") == kind)
               for kind in ("changed", "added", "removed")}

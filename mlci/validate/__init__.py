@@ -17,10 +17,9 @@ from typing import Any
 from mlci.config import Config
 from mlci.errors import InputError
 from mlci.predictions import Predictions, from_file, from_model
-from mlci.result import Check, Result
+from mlci.result import Check, Result, unique_names
 from mlci.tables import file_digest, read_table
 from mlci.validate import data_checks, metric_checks, model_checks
-from mlci.validate.naming import Namer
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,6 @@ def run(config: Config, inputs: Inputs) -> Result:
     preds = _predictions(config, inputs)
     data_frame, data_source = _data_table(inputs, preds)
     model = model_checks.ModelUnderTest.of(inputs.model, preds, data_frame, config)
-    namer = Namer()
     checks: list[Check] = []
     for index, test in enumerate(config.tests):
         location = config.location("tests", index)
@@ -52,9 +50,9 @@ def run(config: Config, inputs: Inputs) -> Result:
             found = data_checks.run(kind, test, data_frame, data_source, location)
         else:
             found = model_checks.run(kind, test, model, location)
-        checks += [namer.unique(check) for check in found]
+        checks += found
     task = preds.task if preds is not None else config.task
-    return Result(step="validate", checks=checks, summary=_summary(checks),
+    return Result(step="validate", checks=unique_names(checks), summary=_summary(checks),
                   subject=_subject(inputs, preds),
                   extra={"task": task, "task_inferred": config.task is None and task is not None})
 
