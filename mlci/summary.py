@@ -5,6 +5,9 @@ Failing checks come first: they are what a reviewer has to act on."""
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from mlci.result import Check, Result
 
 ICONS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️"}
@@ -15,10 +18,15 @@ def ordered(checks: list[Check]) -> list[Check]:
     return sorted(checks, key=lambda c: ORDER[c.status])
 
 
-def number(value: float | None) -> str:
-    if value is None:
+def number(value: Any, signed: bool = False) -> str:
+    """A value for a table cell: 4 significant digits; blank when absent or not finite."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return ""
-    return f"{value:.4g}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return ""
+    if isinstance(value, int):
+        return f"{value:+d}" if signed else str(value)
+    return f"{value:+.4g}" if signed else f"{value:.4g}"
 
 
 def _cell(text: str) -> str:
@@ -29,9 +37,9 @@ def delta_text(check: Check) -> str:
     """`+0.012 [+0.003, +0.021]`: the delta with its interval, when there is one."""
     if check.delta is None:
         return ""
-    text = f"{check.delta:+.4g}"
+    text = number(check.delta, signed=True)
     if check.ci is not None:
-        text += f" [{check.ci[0]:+.4g}, {check.ci[1]:+.4g}]"
+        text += f" [{number(check.ci[0], signed=True)}, {number(check.ci[1], signed=True)}]"
     return text
 
 

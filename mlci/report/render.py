@@ -15,7 +15,6 @@ drop details and passing rows and reassemble without rendering twice."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 from mlci import __version__
 from mlci.report import charts
 from mlci.report.documents import Collection, Document
-from mlci.summary import ICONS, ORDER
+from mlci.summary import ICONS, ORDER, number
 
 PIPELINE = ("validate", "compare", "compare-drift", "drift", "lineage-tag", "lineage-verify",
             "promote", "rollback", "canary")
@@ -56,16 +55,6 @@ def code(value: Any) -> str:
 
 def _short(value: str, length: int = NOTE_MAX) -> str:
     return value if len(value) <= length else value[:length - 1] + "…"
-
-
-def number(value: Any, signed: bool = False) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return ""
-    if isinstance(value, float) and not math.isfinite(value):
-        return ""
-    if isinstance(value, int):
-        return f"{value:+d}" if signed else str(value)
-    return f"{value:+.4g}" if signed else f"{value:.4g}"
 
 
 def short_id(value: Any) -> str:
