@@ -67,7 +67,7 @@ def _subject(options: Options, candidate: sources.Source,
              baseline: sources.Source) -> dict[str, Any]:
     """The candidate model (named by --model, or the candidate SRC when it is a model),
     with the digest promotion gates compare, and the digests of the input files."""
-    from pathlib import Path
+    from mlci.lineage.digest import local_model_digest
 
     preds = candidate.predictions
     model = options.model or (preds.model.uri if preds is not None and preds.model else None)
@@ -76,10 +76,9 @@ def _subject(options: Options, candidate: sources.Source,
         "inputs": {k: v for k, v in (("candidate", candidate.digest),
                                      ("baseline", baseline.digest)) if v},
     }
-    if model and Path(model).exists():
-        from mlci.lineage.digest import model_digest
-
-        subject["model_digest"] = model_digest(model)
+    digest = local_model_digest(model)
+    if digest is not None:
+        subject["model_digest"] = digest
     return subject
 
 

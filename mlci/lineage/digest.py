@@ -15,3 +15,11 @@ def model_digest(path: str | os.PathLike[str]) -> str:
     """sha256 over the model's canonical file listing, the signature file left out."""
     exclude = [SIGNATURE_NAME] if Path(path).is_dir() else []
     return snapshot(path, exclude=exclude).id
+
+
+def local_model_digest(uri: str | None) -> str | None:
+    """The digest of a model named by a path on this machine (None for registry URIs,
+    which promotion gates match by URI or run instead): what a result's subject records."""
+    if uri and Path(uri).exists():
+        return model_digest(uri)
+    return None

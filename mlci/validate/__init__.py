@@ -11,7 +11,6 @@ A test whose input was not given is reported as `skip`, never dropped."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from mlci.config import Config
@@ -62,11 +61,12 @@ def _subject(inputs: Inputs, preds: Predictions | None) -> dict[str, Any]:
     digests = dict(preds.inputs) if preds else {}
     if inputs.data and "data" not in digests:
         digests["data"] = file_digest(inputs.data)
-    subject: dict[str, Any] = {"model": inputs.model, "inputs": digests}
-    if inputs.model and Path(inputs.model).exists():
-        from mlci.lineage.digest import model_digest
+    from mlci.lineage.digest import local_model_digest
 
-        subject["model_digest"] = model_digest(inputs.model)
+    subject: dict[str, Any] = {"model": inputs.model, "inputs": digests}
+    digest = local_model_digest(inputs.model)
+    if digest is not None:
+        subject["model_digest"] = digest
     return subject
 
 
