@@ -17,6 +17,21 @@ from mlci.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 
+# What makes a test slow: a real CI runner (act, gitlab-ci-local), a real server
+# (mlflow, PostgreSQL, Prometheus) or the linters. `pytest -m "not slow"` is the
+# fast loop; the README's test command runs everything.
+SLOW_FIXTURES = frozenset({"sqlite_server", "postgres_server", "fragile_server", "prometheus",
+                           "lab"})
+SLOW_FILES = frozenset({"test_actions_lint.py"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if (item.get_closest_marker("e2e") or fixtures & SLOW_FIXTURES
+                or item.path.name in SLOW_FILES):
+            item.add_marker(pytest.mark.slow)
+
 
 @dataclass
 class Run:
