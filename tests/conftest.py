@@ -20,8 +20,8 @@ REPO = Path(__file__).resolve().parent.parent
 # What makes a test slow: a real CI runner (act, gitlab-ci-local), a real server
 # (mlflow, PostgreSQL, Prometheus) or the linters. `pytest -m "not slow"` is the
 # fast loop; the README's test command runs everything.
-SLOW_FIXTURES = frozenset({"sqlite_server", "postgres_server", "fragile_server", "race_server", "prometheus",
-                           "lab"})
+SLOW_FIXTURES = frozenset({"sqlite_server", "postgres_server", "fragile_server", "race_server",
+                           "prometheus", "lab"})
 SLOW_FILES = frozenset({"test_actions_lint.py"})
 
 
