@@ -82,7 +82,8 @@ def run(config: Config, options: Options) -> Result:
                for k, q in samples.queries.items()}
     if queries:
         extra["queries"] = queries
-    summary = (f"score {scored.score:g} → {scored.verdict} (pass ≥ {settings.pass_score:g}, "
+    summary = (f"no score → {scored.verdict}: {scored.reason}" if scored.score is None else
+               f"score {scored.score:g} → {scored.verdict} (pass ≥ {settings.pass_score:g}, "
                f"marginal ≥ {settings.marginal_score:g}): {scored.reason}")
     return CanaryResult(step="canary", checks=checks, summary=summary, subject=subject,
                         extra=extra, decision=scored.verdict)
@@ -165,9 +166,14 @@ def _check(outcome: Outcome) -> Check:
 def _score_check(scored: Score, settings: Settings, name: str) -> Check:
     location = settings.config.location("canary") if settings.config else None
     return Check(name=name, status=scored.verdict,
-                 message=f"score {scored.score:g}: {scored.reason}", value=scored.score,
+                 message=f"{_score_text(scored)}: {scored.reason}", value=scored.score,
                  threshold=settings.pass_score, location=location,
                  extra={"marginal": settings.marginal_score, "metrics_scored": scored.scored})
+
+
+def _score_text(scored: Score) -> str:
+    """`score 75`, or `no score` when nothing could be judged (never a made-up 100)."""
+    return "no score" if scored.score is None else f"score {scored.score:g}"
 
 
 def _finite(value: float) -> float | None:

@@ -20,7 +20,10 @@ NetflixACAJudge does (read from its source, `kayenta-judge`):
 Where mlci differs (see docs/canary.md): confidence and tolerance are
 configurable; fewer than `min_samples` values on a side is NotEnoughData — left
 out of the score like NoData but not counted towards the 50 % rule (too early to
-tell is no reason to roll back), and the verdict is at most warn; both
+tell is no reason to roll back), and the verdict is at most warn; when no metric
+could be judged at all there is no score (None, never Kayenta's 100 for a run
+without scoreable groups) and the verdict is warn, saying how many samples each
+side had and needed; both
 sides constant but different is judged exactly (the shift is the difference)
 instead of adding Gaussian noise; the interval ends are computed exactly; and
 rates given as counts use the two-proportion test instead of Mann–Whitney."""
@@ -88,7 +91,7 @@ class GroupScore:
 
 @dataclass(frozen=True)
 class Score:
-    score: float
+    score: float | None  # None: nothing could be judged, so there is no number to show
     verdict: Verdict
     reason: str
     groups: tuple[GroupScore, ...]
@@ -275,23 +278,49 @@ def score(outcomes: Sequence[Outcome], settings: Settings) -> Score:
     groups = _groups(scored, settings)
     failures = [o for o in scored if o.critical and o.label != "Pass"]
     no_data = [o for o in scored if o.label == "NoData"]
+    thin = [o for o in scored if o.label == "NotEnoughData"]
     if failures:
         names = ", ".join(f"{o.metric.name} ({o.label})" for o in failures)
         value, reason = 0.0, f"critical metric failed: {names}"
     elif len(no_data) * 100.0 / len(scored) >= NODATA_SHARE:
         value = 0.0
         reason = f"{len(no_data)} of {len(scored)} metrics have no data (≥ {NODATA_SHARE:g}%)"
+    elif all(g.no_data for g in groups):
+        return Score(None, "warn", _unjudged(thin, no_data), tuple(groups), len(scored))
     else:
         value = _round(sum((100.0 if g.no_data else g.score) * g.weight / 100.0 for g in groups))
         passing = sum(o.label == "Pass" for o in scored)
         reason = f"{passing} of {len(scored)} metrics pass"
     verdict: Verdict = ("pass" if value >= settings.pass_score else
                         "warn" if value >= settings.marginal_score else "fail")
-    thin = [o.metric.name for o in scored if o.label == "NotEnoughData"]
-    if verdict == "pass" and thin:
-        verdict = "warn"
-        reason += f"; not enough data for {', '.join(thin)}, so at most warn"
+    if thin:
+        reason += f"; too few samples for {_counts(thin)}"
+        if verdict == "pass":
+            verdict = "warn"
+            reason += ", so at most warn"
     return Score(value, verdict, reason, tuple(groups), len(scored))
+
+
+def _unjudged(thin: Sequence[Outcome], no_data: Sequence[Outcome]) -> str:
+    """Why there is no score: a group of only NoData/NotEnoughData metrics would count
+    100 in Kayenta's sum, and a run of only such groups would score 100 — a number
+    earned by nothing. Warn instead, saying what each side had and needs."""
+    parts = []
+    if thin:
+        parts.append(f"too few samples to judge {_counts(thin)}")
+    if no_data:
+        parts.append(f"no data for {', '.join(o.metric.name for o in no_data)}")
+    return "; ".join(parts)
+
+
+def _counts(thin: Sequence[Outcome]) -> str:
+    """`latency (20 canary and 12 stable samples; needs 50 per side)` per metric."""
+    def one(o: Outcome) -> str:
+        unit = "trials" if o.metric.is_rate else "samples"
+        return (f"{o.metric.name} ({o.canary.n} canary and {o.stable.n} stable {unit}; needs "
+                f"{o.metric.min_samples} per side)")
+
+    return ", ".join(one(o) for o in thin)
 
 
 def _groups(scored: Sequence[Outcome], settings: Settings) -> list[GroupScore]:

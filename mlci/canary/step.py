@@ -23,7 +23,9 @@ def canary_step(common: Common, options: object) -> int:
         return canary.run(config, options)
 
     def outputs(result: Result) -> dict[str, str]:
-        return {"score": f"{result.extra.get('score', 0):g}"}
+        # Empty when the judge could not score: a `0` or `100` here would be read as one.
+        score = result.extra.get("score")
+        return {"score": "" if score is None else f"{score:g}"}
 
     return run_step("canary", common, produce, outputs)
 

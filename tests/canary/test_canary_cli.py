@@ -141,10 +141,39 @@ def test_too_few_samples_warn(write_config: Write, write_table: Write, mlci: Any
     run = mlci("canary", "--stable", "stable.csv", "--canary", "canary.csv")
     assert run.exit_code == 0
     doc = run.doc("canary")
-    assert doc["verdict"] == "warn"
+    assert (doc["verdict"], doc["score"]) == ("warn", None)
     assert doc["checks"][0]["classification"] == "NotEnoughData"
     assert "not enough data: 30 canary and 30 stable samples; need 50" in doc["checks"][0][
         "message"]
+
+
+def test_a_clearly_worse_canary_with_too_few_samples_warns_without_a_score(
+        write_config: Write, write_table: Write, workdir: Path, mlci: Any) -> None:
+    """Issue 12: this canary is three times as slow, and 20 samples a side once read
+    `WARN — score 100`. There is no score to give: warn, empty `score` output, and
+    the counts that were had and needed."""
+    write_config("version: 1\ncanary:\n  metrics:\n    latency_ms: {direction: increase}\n")
+    write_table(STABLE.head(20), "stable.csv")
+    write_table(GOOD.head(20).assign(latency_ms=GOOD["latency_ms"].head(20) * 3), "canary.csv")
+    output = workdir / "github-output"
+    run = mlci("canary", "--stable", "stable.csv", "--canary", "canary.csv",
+               env={"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(output)})
+    assert run.exit_code == 0, run.stderr
+    reason = ("too few samples to judge latency_ms (20 canary and 20 stable samples; needs 50 "
+              "per side)")
+    assert f"\nmlci canary: WARN — no score → warn: {reason}\n" in run.stdout
+    doc = run.doc("canary")
+    assert not list(schemas.validator(schemas.RESULT).iter_errors(doc))
+    assert (doc["verdict"], doc["score"], doc["summary"]) == ("warn", None,
+                                                              f"no score → warn: {reason}")
+    score = doc["checks"][-1]
+    assert (score["name"], score["status"], score.get("value"), score["message"]) == (
+        "canary score", "warn", None, f"no score: {reason}")
+    outputs = output.read_text()
+    assert "\nwarn\n" in outputs and "score" in outputs
+    score_block = outputs[outputs.index("score<<"):].split("\n")
+    assert score_block[1] == "", outputs  # the value line: empty, not 0 or 100
+    assert "100" not in (run.out / "canary.md").read_text()
 
 
 @pytest.mark.parametrize(("stable", "canary", "config", "expected"), [
@@ -246,3 +275,17 @@ def test_importing_the_command_stays_light() -> None:
     out = subprocess.run([sys.executable, "-c", "import json; " + code], check=True,
                          capture_output=True, text=True).stdout
     assert json.loads(out) == []
+
+
+def test_the_report_shows_a_canary_without_a_score_as_warn_with_no_number(
+        write_config: Write, write_table: Write, mlci: Any) -> None:
+    write_config("version: 1\n")
+    write_table(STABLE.head(10), "stable.csv")
+    write_table(GOOD.head(10).assign(latency_ms=GOOD["latency_ms"].head(10) * 3), "canary.csv")
+    assert mlci("canary", "--stable", "stable.csv", "--canary", "canary.csv").exit_code == 0
+    report = mlci("report")
+    assert report.exit_code == 0, report.stderr
+    text = (report.out / "report.md").read_text()
+    assert "#### ⚠️ canary: warn\n\nno score → warn: too few samples to judge latency_ms " in text
+    score_row = next(line for line in text.splitlines() if "| canary score |" in line)
+    assert score_row.startswith("| ⚠️ | canary score |  |  |  | 95 | no score: "), score_row

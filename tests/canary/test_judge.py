@@ -85,16 +85,93 @@ def test_too_few_samples_warn_and_never_pass() -> None:
     assert outcomes[1].reason == ("not enough data: 40 canary and 40 stable samples; need 100 "
                                   "per side to judge")
     assert (score.score, score.verdict) == (100.0, "warn")
+    assert score.reason == ("2 of 3 metrics pass; too few samples for errors (40 canary and 40 "
+                            "stable samples; needs 100 per side), so at most warn")
     assert canary_module._check(outcomes[1]).status == "warn"
 
 
 def test_only_thin_metrics_warn_rather_than_roll_back() -> None:
     outcomes, score = run({"latency": {}, "cpu": {}}, {"latency": SAME[:10], "cpu": SAME[:10]},
-                          {"latency": STABLE[:10], "cpu": STABLE[:10]})
+                          {"latency": STABLE[:10], "cpu": STABLE[:12]})
     assert [o.label for o in outcomes] == ["NotEnoughData", "NotEnoughData"]
-    assert (score.score, score.verdict) == (100.0, "warn")
-    assert score.reason == ("0 of 2 metrics pass; not enough data for latency, cpu, so at most "
-                            "warn")
+    assert (score.score, score.verdict) == (None, "warn")
+    assert score.reason == ("too few samples to judge latency (10 canary and 10 stable samples; "
+                            "needs 50 per side), cpu (10 canary and 12 stable samples; needs 50 "
+                            "per side)")
+
+
+def test_a_clearly_worse_canary_with_too_few_samples_has_no_score() -> None:
+    """Issue 12: 30 samples of a canary twice as slow once read `WARN — score 100`."""
+    outcomes, score = run({"latency": {"direction": "increase"}}, {"latency": STABLE[:30] * 2},
+                          {"latency": STABLE[:49]})
+    assert outcomes[0].label == "NotEnoughData"
+    assert (score.score, score.verdict, score.scored) == (None, "warn", 1)
+    assert score.reason == ("too few samples to judge latency (30 canary and 49 stable samples; "
+                            "needs 50 per side)")
+    check = canary_module._score_check(score, settings(), "canary score")
+    assert (check.status, check.value, check.message) == (
+        "warn", None, "no score: " + score.reason)
+
+
+def test_enough_samples_on_the_boundary_are_judged() -> None:
+    """`min_samples` is inclusive: 50 on each side is enough (and 49 was not, above)."""
+    outcomes, score = run({"latency": {"direction": "increase"}}, {"latency": STABLE[:50] * 2},
+                          {"latency": STABLE[:50]})
+    assert (outcomes[0].label, score.score, score.verdict) == ("High", 0.0, "fail")
+
+
+def test_thin_and_empty_metrics_together_have_no_score() -> None:
+    outcomes, score = run({"a": {}, "b": {}, "c": {"min_samples": 5}},
+                          {"a": SAME[:10], "b": SAME[:20], "c": np.array([np.nan, np.nan])},
+                          {"a": STABLE[:10], "b": STABLE[:3], "c": STABLE[:10]})
+    assert [o.label for o in outcomes] == ["NotEnoughData", "NotEnoughData", "NoData"]
+    assert (score.score, score.verdict) == (None, "warn")
+    assert score.reason == ("too few samples to judge a (10 canary and 10 stable samples; needs "
+                            "50 per side), b (20 canary and 3 stable samples; needs 50 per "
+                            "side); no data for c")
+
+
+def test_a_thin_rate_counts_trials() -> None:
+    config = settings({"metrics": {"errors": {"events": "e", "trials": "n"}}})
+    outcome = judge.classify_rate(config.metrics[0], (9.0, 20.0), (0.0, 30.0))
+    score = judge.score([outcome], config)
+    assert (score.score, score.verdict, score.reason) == (
+        None, "warn", "too few samples to judge errors (20 canary and 30 stable trials; needs 50 "
+                      "per side)")
+
+
+def test_a_thin_group_keeps_kayentas_score_of_the_rest_and_says_what_was_thin() -> None:
+    """Some groups judged: the score is Kayenta's (a group without judged metrics counts
+    100), capped at warn, and names the thin metric with its counts."""
+    metrics = {"latency": {"group": "latency", "direction": "increase"},
+               "cpu": {"group": "resources", "direction": "increase"},
+               "memory": {"group": "resources", "direction": "increase"}}
+    outcomes, score = run(metrics, {"latency": SLOWER[:20], "cpu": SLOWER, "memory": SAME},
+                          {"latency": STABLE[:20], "cpu": STABLE, "memory": STABLE},
+                          groups={"latency": 60, "resources": 40})
+    assert [o.label for o in outcomes] == ["NotEnoughData", "High", "Pass"]
+    assert (score.score, score.verdict) == (80.0, "warn")
+    assert score.reason == ("1 of 3 metrics pass; too few samples for latency (20 canary and 20 "
+                            "stable samples; needs 50 per side)")
+
+
+def test_a_critical_failure_still_fails_beside_a_thin_metric() -> None:
+    metrics = {"latency": {"direction": "increase", "critical": True}, "cpu": {}}
+    _, score = run(metrics, {"latency": SLOWER, "cpu": SAME[:5]},
+                   {"latency": STABLE, "cpu": STABLE[:5]})
+    assert (score.score, score.verdict) == (0.0, "fail")
+    assert score.reason == ("critical metric failed: latency (High); too few samples for cpu (5 "
+                            "canary and 5 stable samples; needs 50 per side)")
+
+
+def test_mostly_missing_data_fails_beside_a_thin_metric() -> None:
+    empty = np.array([np.nan])
+    outcomes, score = run({"a": {}, "b": {}, "c": {}}, {"a": empty, "b": empty, "c": SAME[:5]},
+                          {"a": STABLE, "b": STABLE, "c": STABLE[:5]})
+    assert [o.label for o in outcomes] == ["NoData", "NoData", "NotEnoughData"]
+    assert (score.score, score.verdict) == (0.0, "fail")
+    assert score.reason == ("2 of 3 metrics have no data (≥ 50%); too few samples for c (5 canary "
+                            "and 5 stable samples; needs 50 per side)")
 
 
 def test_direction_decides_which_changes_count() -> None:
