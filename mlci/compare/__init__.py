@@ -6,6 +6,7 @@ checks of a result document."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,20 @@ from mlci.result import Check, Result
 
 DEFAULT_METRICS = {"binary": ("accuracy", "roc_auc"), "multiclass": ("accuracy", "f1"),
                    "regression": ("rmse", "mae")}
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A (metric, slice) that cannot be computed, e.g. roc_auc on a slice of one class.
+    It becomes a visible `skip` check and stays out of Holm's family; the slice's other
+    metrics are still judged."""
+
+    metric: str
+    reason: str
+    rows: int
+
+
+Judged = dict[str, tuple[Any, dict[str, Any] | None]]
 
 
 @dataclass(frozen=True)
@@ -50,11 +65,14 @@ def run(config: Config, options: Options) -> Result:
         estimates = _paired(names, rows, task, candidate, settings, options, confidence, config)
     else:
         estimates = _unpaired(names, candidate, baseline, task)
-    gates = [decision.gate_for(est, margins=settings.get("margin"))
-             for est, _ in estimates.values()]
+    judged = {label: est for label, (est, _) in estimates.items()
+              if not isinstance(est, Skipped)}
+    gates = [decision.gate_for(est, margins=settings.get("margin")) for est in judged.values()]
     decisions = decision.decide_family(gates, policy=policy, confidence=confidence)  # type: ignore[arg-type]
-    checks = [_check(label, est, slice_, made)
-              for (label, (est, slice_)), made in zip(estimates.items(), decisions, strict=True)]
+    made = dict(zip(judged, decisions, strict=True))
+    checks = [_skip_check(label, est, slice_) if isinstance(est, Skipped)
+              else _check(label, est, slice_, made[label])
+              for label, (est, slice_) in estimates.items()]
     subject = _subject(options, candidate, baseline)
     extra = {"paired": baseline.paired, "policy": policy, "confidence": confidence,
              "task": task, "task_inferred": config.task is None,
@@ -118,7 +136,7 @@ def _rows(config: Config, candidate: sources.Source, baseline: sources.Source,
 
 def _paired(names: list[str], rows: pairing.Paired, task: str, candidate: sources.Source,
             settings: dict[str, Any], options: Options, confidence: float,
-            config: Config) -> dict[str, tuple[Any, dict[str, Any] | None]]:
+            config: Config) -> Judged:
     import numpy as np
 
     from mlci.stats.bootstrap import paired_bootstrap
@@ -130,11 +148,11 @@ def _paired(names: list[str], rows: pairing.Paired, task: str, candidate: source
     rng = np.random.default_rng(seed)
     resamples = options.resamples or int(settings.get("resamples", 2000))
 
-    def estimate(mask: Any = None) -> Any:
+    def estimate(which: list[str], mask: Any = None) -> Any:
         def take(values: Any) -> Any:
             return values if values is None or mask is None else values[mask]
 
-        return paired_bootstrap(names, take(rows.y_true), task=task,
+        return paired_bootstrap(which, take(rows.y_true), task=task,
                                 candidate_pred=take(rows.candidate_pred),
                                 baseline_pred=take(rows.baseline_pred),
                                 candidate_score=take(rows.candidate_score),
@@ -142,26 +160,42 @@ def _paired(names: list[str], rows: pairing.Paired, task: str, candidate: source
                                 positive=positive, resamples=resamples, confidence=confidence,
                                 seed=rng)
 
-    found: dict[str, tuple[Any, dict[str, Any] | None]] = {
-        name: (est, None) for name, est in estimate().items()}
+    try:
+        found: Judged = {name: (est, None) for name, est in estimate(names).items()}
+    except InputError as exc:  # not computable on the whole set: bad input
+        raise InputError(f"{candidate.predictions.source}: {exc}") from None
     for column in settings.get("slices", list(config.columns.groups)):
         for value, mask in groups(candidate.predictions, column):
-            try:
-                per_slice = estimate(mask)
-            except InputError:
-                continue  # a slice too small or with one class cannot be judged; see summary
-            for name, est in per_slice.items():
-                found[f"{name}[{column}={value}]"] = (est, {"column": column, "value": value})
+            slice_ = {"column": column, "value": value}
+            for name, est in _slice_estimates(names, mask, estimate).items():
+                found[f"{name}[{column}={value}]"] = (est, slice_)
     return found
 
 
+def _slice_estimates(names: list[str], mask: Any,
+                     estimate: Callable[[list[str], Any], dict[str, Any]]) -> dict[str, Any]:
+    """All metrics of one slice; when that fails, each metric alone, so that only the
+    metrics that cannot be computed there (roc_auc on one class) are skipped."""
+    try:
+        return estimate(names, mask)
+    except InputError:
+        pass
+    out: dict[str, Any] = {}
+    for name in names:
+        try:
+            out[name] = estimate([name], mask)[name]
+        except InputError as exc:
+            out[name] = Skipped(name, str(exc), int(mask.sum()))
+    return out
+
+
 def _unpaired(names: list[str], candidate: sources.Source, baseline: sources.Source,
-              task: str) -> dict[str, tuple[Any, dict[str, Any] | None]]:
+              task: str) -> Judged:
     from mlci.stats.bootstrap import unpaired_estimate
     from mlci.validate.metric_checks import value_of
 
     assert candidate.predictions is not None
-    found: dict[str, tuple[Any, dict[str, Any] | None]] = {}
+    found: Judged = {}
     for name in names:
         if name not in baseline.points:
             raise InputError(f"{baseline.spec}: no value for metric {name}; it has "
@@ -185,6 +219,14 @@ def _check(label: str, est: Any, slice_: dict[str, Any] | None, made: Any) -> Ch
                  ci=made.ci, threshold=made.threshold, p_value=est.p_value, extra=extra)
 
 
+def _skip_check(label: str, skipped: Skipped, slice_: dict[str, Any] | None) -> Check:
+    where = f"{slice_['column']}={slice_['value']}: " if slice_ else ""
+    return Check(name=label, status="skip", metric=skipped.metric, slice=slice_,
+                 message=f"{where}cannot compute {skipped.metric} on these {skipped.rows} "
+                         f"rows, so not judged: {skipped.reason}",
+                 extra={"n": skipped.rows})
+
+
 def _summary(checks: list[Check], policy: str, paired: bool) -> str:
     overall = [c for c in checks if c.slice is None]
     passed = sum(c.status == "pass" for c in overall)
@@ -196,6 +238,9 @@ def _summary(checks: list[Check], policy: str, paired: bool) -> str:
     unsettled = [c.name for c in checks if c.status == "warn"]
     if unsettled:
         text += f"; inconclusive on {', '.join(unsettled)}"
+    skipped = [c.name for c in checks if c.status == "skip"]
+    if skipped:
+        text += f"; not judged (cannot be computed) on {', '.join(skipped)}"
     if not paired:
         text += " (unpaired: the baseline has point values only, no interval)"
     return text

@@ -35,7 +35,7 @@ def run(kind: str, test: dict[str, Any], preds: Predictions | None, config: Conf
         raise InputError(f"{config.path}: metric {metric} is for "
                          f"{' or '.join(sorted(spec.tasks))} tasks, but task is {task}")
     if kind == "fairness":
-        return [_fairness(test, preds, task, location)]
+        return _fairness(test, preds, task, location)
     if test.get("slice"):
         return _sliced(test, preds, task, location)
     value = value_of(metric, preds, task)
@@ -110,30 +110,53 @@ def _sliced(test: dict[str, Any], preds: Predictions, task: str,
         try:
             result = value_of(metric, preds, task, mask)
         except InputError as exc:
-            checks.append(Check(name=name, status="warn", metric=metric, slice=slice_,
-                                message=f"{column}={value}: cannot compute {metric} "
-                                        f"({int(mask.sum())} rows): {exc}", location=location))
+            checks.append(not_computable(name, metric, slice_, mask, exc, location))
             continue
         checks.append(_bounded(name, test, result, location, slice_))
     return checks
 
 
+def not_computable(name: str, metric: str, slice_: dict[str, Any], mask: np.ndarray,
+                   exc: InputError, location: Location | None) -> Check:
+    """A metric that cannot be computed on one slice (roc_auc on a slice of one class) is
+    a visible skip, never a pass; the other slices are still judged."""
+    return Check(name=name, status="skip", metric=metric, slice=slice_,
+                 message=f"{slice_['column']}={slice_['value']}: cannot compute {metric} on "
+                         f"these {int(mask.sum())} rows, so not judged: {exc}",
+                 location=location, extra={"n": int(mask.sum())})
+
+
 def _fairness(test: dict[str, Any], preds: Predictions, task: str,
-              location: Location | None) -> Check:
-    metric, column, max_gap = test["fairness"], test["by"], test["max_gap"]
+              location: Location | None) -> list[Check]:
+    """The largest gap between the groups where the metric can be computed; each group
+    where it cannot is its own skip check (a gap over the other groups is still judged,
+    and the skipped group is never silently counted as within the gap)."""
+    metric, column = test["fairness"], test["by"]
     name = test.get("name") or f"fairness:{metric} by {column}"
     value_of(metric, preds, task)
     per_group: dict[str, float] = {}
+    skipped: list[Check] = []
     for value, mask in groups(preds, column):
         try:
             per_group[str(value)] = value_of(metric, preds, task, mask)
         except InputError as exc:
-            return Check(name=name, status="warn", metric=metric, column=column,
-                         message=f"cannot compute {metric} for {column}={value}: {exc}",
-                         location=location)
+            skipped.append(not_computable(f"{name}[{column}={value}]", metric,
+                                          {"column": column, "value": value}, mask, exc,
+                                          location))
+    gap = _gap(name, test, per_group, location)
+    if skipped:
+        left_out = ", ".join(f"{column}={c.slice['value']}" for c in skipped if c.slice)
+        gap.message += f" (not computable, so left out: {left_out})"
+    return [gap, *skipped]
+
+
+def _gap(name: str, test: dict[str, Any], per_group: dict[str, float],
+         location: Location | None) -> Check:
+    metric, column, max_gap = test["fairness"], test["by"], test["max_gap"]
     if len(per_group) < 2:
         return Check(name=name, status="warn", metric=metric, column=column,
-                     message=f"{column} has {len(per_group)} group; a gap needs two or more",
+                     message=f"{column} has {len(per_group)} group(s) where {metric} can be "
+                             "computed; a gap needs two or more",
                      location=location, extra={"groups": per_group})
     ranked = sorted(per_group, key=lambda group: (per_group[group], group))
     worst, best = ranked[0], ranked[-1]

@@ -245,3 +245,103 @@ def test_without_a_config_the_task_is_inferred(write_table: Callable[..., Path],
     doc = run.doc("compare")
     assert (doc["task"], doc["task_inferred"]) == ("binary", True)
     assert [c["name"] for c in doc["checks"]] == ["accuracy", "roc_auc"]
+
+
+SLICED = """
+version: 1
+task: binary
+columns:
+  id: row
+compare:
+  metrics: [accuracy, roc_auc]
+  slices: [site]
+  resamples: 500
+  seed: 3
+"""
+
+
+def _sites() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """300 north rows of both classes; 60 south rows, all positive. The candidate equals
+    the baseline in the north and is wrong on every south row."""
+    base = predictions(360, 0.1, seed=4)
+    base["site"] = ["north"] * 300 + ["south"] * 60
+    south = base["site"] == "south"
+    base.loc[south, "y_true"] = 1
+    base.loc[south, "y_pred"] = 1
+    base.loc[south, "y_score"] = 0.9
+    cand = base.copy()
+    cand.loc[south, "y_pred"] = 0
+    cand.loc[south, "y_score"] = 0.1
+    return cand, base
+
+
+def test_a_slice_metric_that_cannot_be_computed_is_skipped_and_the_rest_judged(
+        case: Callable[..., None], mlci: Any) -> None:
+    import jsonschema
+
+    from mlci.schemas import RESULT, load_schema
+
+    cand, base = _sites()
+    case(cand, base, SLICED)
+    run = mlci("compare", "--candidate", "cand.csv", "--baseline", "base.csv")
+    assert run.exit_code == 1, run.stderr
+    doc = run.doc("compare")
+    jsonschema.validate(doc, load_schema(RESULT))
+    checks = {c["name"]: c for c in doc["checks"]}
+    assert list(checks) == ["accuracy", "roc_auc", "accuracy[site=north]",
+                            "roc_auc[site=north]", "accuracy[site=south]",
+                            "roc_auc[site=south]"]
+    skipped = checks["roc_auc[site=south]"]
+    assert (skipped["status"], skipped["metric"], skipped["slice"], skipped["n"]) == (
+        "skip", "roc_auc", {"column": "site", "value": "south"}, 60)
+    assert skipped["message"] == (
+        "site=south: cannot compute roc_auc on these 60 rows, so not judged: metric roc_auc "
+        "needs both classes in y_true, but all 60 rows are positive (positive label 1)")
+    assert "ci" not in skipped and "p_value" not in skipped
+    south = checks["accuracy[site=south]"]
+    assert (south["status"], south["delta"]) == ("fail", -1.0)
+    # the skip is not a hypothesis: Holm's family is the five judged checks
+    assert "Holm-adjusted over 5 tests" in south["message"]
+    assert doc["verdict"] == "fail"
+    assert doc["summary"].endswith(
+        "; not judged (cannot be computed) on roc_auc[site=south]")
+    assert "worse on " in doc["summary"] and "accuracy[site=south]" in doc["summary"]
+
+
+def test_a_metric_that_cannot_be_computed_on_the_whole_set_is_bad_input(
+        case: Callable[..., None], mlci: Any) -> None:
+    frame = predictions(50, 0.1).assign(y_true=1)
+    case(frame, frame, CONFIG.replace("[accuracy]", "[accuracy, roc_auc]"))
+    run = mlci("compare", "--candidate", "cand.csv", "--baseline", "base.csv")
+    assert (run.exit_code, run.stderr) == (
+        2, "mlci compare: error: cand.csv: metric roc_auc needs both classes in y_true, but "
+           "all 50 rows are positive (positive label 1)\n")
+    assert not (run.out / "compare.json").exists()
+
+
+REGRESSION = """
+version: 1
+task: regression
+compare:
+  metrics: [mae, r2]
+  resamples: 500
+  seed: 3
+"""
+
+
+@pytest.mark.parametrize("worse", [0.0, 1e-6])
+def test_a_zero_baseline_falls_back_to_the_absolute_margin(
+        case: Callable[..., None], mlci: Any, worse: float) -> None:
+    """A perfect regressor's mae is 0, and 1 % of 0 is 0: identical models would be
+    inconclusive and 1e-6 worse would fail. The margin falls back to the absolute 0.005."""
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=200)
+    base = pd.DataFrame({"y_true": y, "y_pred": y})
+    cand = base.assign(y_pred=y + np.r_[worse, np.zeros(199)])
+    case(cand, base, REGRESSION)
+    run = mlci("compare", "--candidate", "cand.csv", "--baseline", "base.csv")
+    assert run.exit_code == 0, run.stderr
+    checks = {c["name"]: c for c in run.doc("compare")["checks"]}
+    assert (checks["mae"]["status"], checks["mae"]["baseline"], checks["mae"]["threshold"]) == (
+        "pass", 0.0, 0.005)
+    assert (checks["r2"]["status"], checks["r2"]["threshold"]) == ("pass", -0.01)
