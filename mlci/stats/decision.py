@@ -63,6 +63,7 @@ POLICIES: tuple[str, ...] = ("not-worse", "better")
 
 BOUNDED_MARGIN = 0.005  # absolute, for metrics bounded in [0, 1]
 RELATIVE_MARGIN = 0.01  # of the baseline value, for unbounded metrics
+ABSOLUTE_MARGIN = BOUNDED_MARGIN  # the floor of a relative margin
 POWER_Z = float(ndtri(0.8))  # "would likely settle it": 80 % chance
 
 
@@ -96,10 +97,12 @@ class Gate:
 
 def default_margin(baseline: float, *, bounded: bool) -> float:
     """0.005 for metrics in [0, 1]; 1 % of the baseline otherwise, because "0.005"
-    means nothing for an rmse measured in dollars."""
+    means nothing for an rmse measured in dollars — but never less than the absolute
+    0.005: at a baseline of 0 (the mae of a perfect regressor, an r2 of 0) 1 % is 0,
+    and a zero margin calls identical models inconclusive and 1e-6 worse a failure."""
     if bounded:
         return BOUNDED_MARGIN
-    return RELATIVE_MARGIN * abs(float(baseline))
+    return max(RELATIVE_MARGIN * abs(float(baseline)), ABSOLUTE_MARGIN)
 
 
 def margin_for(metric: str, baseline: float, *, bounded: bool,

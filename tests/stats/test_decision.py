@@ -177,3 +177,19 @@ def test_aa_rarely_fails_and_a_real_drop_usually_does() -> None:
     drop = _fail_rate((0.80, 0.04, 0.06, 0.10), reps=200, n=5000, seed=2)
     assert aa <= 0.05, aa
     assert drop >= 0.90, drop
+
+
+def test_a_relative_margin_never_falls_below_the_absolute_one() -> None:
+    """1 % of a zero baseline (mae of a perfect regressor, r2 of 0) would be a zero
+    margin; the absolute 0.005 is the floor, and above it the relative margin stands."""
+    assert default_margin(0.0, bounded=False) == 0.005
+    assert default_margin(0.3, bounded=False) == 0.005
+    assert default_margin(-0.2, bounded=False) == 0.005
+    assert default_margin(0.5, bounded=False) == 0.005
+    assert default_margin(0.6, bounded=False) == pytest.approx(0.006)
+    identical = gate_for(_estimate(0.0, 0.0, metric="mae", baseline=0.0))
+    assert identical.margin == 0.005
+    assert decide(identical).status == "pass"
+    slightly_worse = gate_for(_estimate(1e-6, 1e-7, metric="mae", baseline=0.0))
+    assert decide(slightly_worse).status == "pass"
+    assert gate_for(_estimate(0.0, 0.001, metric="r2", baseline=0.0)).margin == 0.005
