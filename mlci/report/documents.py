@@ -46,14 +46,21 @@ class Document:
 class Collection:
     documents: tuple[Document, ...]
     lineage: tuple[Mapping[str, Any], ...] = field(default=())  # mlci/lineage/v1 documents
+    missing: str = ""  # why there are no documents ("" when there are some)
 
 
 def load(out_dir: str) -> Collection:
-    """Every result document under `out_dir`, in path order (deterministic)."""
+    """Every result document under `out_dir`, in path order (deterministic).
+
+    No documents (or no folder) is not an error: in an `if: always()` report job it
+    means every earlier step failed before writing one, and a report saying so is
+    more use than a second red cross. `missing` says which it was."""
     root = Path(out_dir)
+    if root.exists() and not root.is_dir():
+        raise InputError(f"--out {out_dir}: not a folder; expected the folder of the result "
+                         "documents")
     if not root.is_dir():
-        raise InputError(f"--out {out_dir}: no such folder; run the steps first, or download "
-                         "their result documents (artifacts) into it")
+        return Collection((), missing="the folder does not exist")
     documents: list[Document] = []
     lineage: list[Mapping[str, Any]] = []
     for path in _json_files(root):
@@ -67,10 +74,8 @@ def load(out_dir: str) -> Collection:
             lineage.append(data)
         elif kind == "result" and data.get("step") != REPORT_STEP:
             documents.append(Document(rel, data, tuple(schema_errors(data))))
-    if not documents:
-        raise InputError(f"--out {out_dir}: no result documents (<step>.json) found; run the "
-                         "steps first, or download their artifacts into this folder")
-    return Collection(tuple(documents), tuple(lineage))
+    missing = "" if documents else "the folder holds none (such as validate.json)"
+    return Collection(tuple(documents), tuple(lineage), missing)
 
 
 def _json_files(root: Path) -> list[Path]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from mlci import summary
@@ -22,6 +23,7 @@ from mlci.options import Common
 from mlci.report import charts, documents, render, size
 from mlci.result import Check, Result, Status, write_json
 from mlci.runner import attempt
+from mlci.summary import ICONS
 
 REPORT_FILE = "report.md"
 MARKER = "<!-- mlci-report:{id} -->"
@@ -66,7 +68,10 @@ def _report(platform: Platform, common: Common, *, post: bool, dry_run: bool,
     out = Path(common.out)
     collection = documents.load(common.out)
     rendered = render.render(collection, run_url=platform.run_link())
+    if not collection.documents:
+        rendered = _no_results(rendered, common.out, collection.missing)
     full = render.assemble(rendered)
+    out.mkdir(parents=True, exist_ok=True)
     report_path = out / REPORT_FILE
     report_path.write_text(full, encoding="utf-8")
     pngs = [png for doc in collection.documents if doc.valid
@@ -74,7 +79,7 @@ def _report(platform: Platform, common: Common, *, post: bool, dry_run: bool,
                                          list(doc.data.get("checks") or []), out)]
     platform.write_summary(size.fit(rendered, platform.summary_limit,
                                     full_at=f"`{report_path.as_posix()}`"))
-    checks = [_documents_check(collection), Check(
+    checks = [_documents_check(collection, common.out), Check(
         "report", "pass", f"wrote {report_path.as_posix()} ({size.measure(full):,} bytes)"
         + (f" and {len(pngs)} chart PNG(s)" if pngs else ""),
         extra={"path": report_path.as_posix(), "charts": [p.as_posix() for p in pngs]})]
@@ -89,15 +94,32 @@ def _report(platform: Platform, common: Common, *, post: bool, dry_run: bool,
         checks.append(Check("post", "skip", "not requested (pass --post to comment on the "
                             "pull or merge request)"))
     overall = rendered.verdict
+    said = (f"reported {len(collection.documents)} result document(s): overall {overall}"
+            if collection.documents else f"no result documents found in {common.out}")
     return Result(step="report", checks=checks,
-                  summary=f"reported {len(collection.documents)} result document(s): overall "
-                          f"{overall}" + (f"; {outcome.message}" if outcome else ""),
+                  summary=said + (f"; {outcome.message}" if outcome else ""),
                   subject={"inputs": {}},
                   extra={"overall": overall, "title": rendered.title,
                          "comment_url": outcome.url if outcome else None})
 
 
-def _documents_check(collection: documents.Collection) -> Check:
+def _no_results(rendered: render.Rendered, out: str, why: str) -> render.Rendered:
+    """The report when there is nothing to report: it says so and names the folder,
+    so the PR/MR shows why instead of an old comment or nothing."""
+    folder = render.code(out)
+    body = (f"No result documents were found in {folder}: {render.text(why)}. Every earlier "
+            "step failed before writing its result document, or their artifacts were not "
+            f"downloaded into {folder}; see the logs of the earlier jobs.")
+    return replace(rendered, verdict="skip",
+                   title=f"### {ICONS['skip']} mlci: no results — nothing found in {folder}",
+                   steps=(render.StepPart("results", "skip", body),))
+
+
+def _documents_check(collection: documents.Collection, out: str) -> Check:
+    if not collection.documents:
+        return Check("documents", "warn", f"no result documents found in {out}: "
+                     f"{collection.missing}; every earlier step failed before writing one, "
+                     "or their artifacts were not downloaded into it", extra={"out": out})
     invalid = [d.path for d in collection.documents if not d.valid]
     steps = ", ".join(d.step for d in collection.documents if d.valid)
     if invalid:

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from mlci import __version__
+from mlci.errors import InputError
 from mlci.report import charts, documents, render, size
 from mlci.report.step import marker_for
 from tests.report.conftest import FIXTURES, HERE, Run, big_document
+from tests.report.fake_hosts import FakeHosts
 
 RUN_URL = "https://github.example/o/r/actions/runs/42"
 RunReport = Callable[..., Run]
@@ -81,16 +83,65 @@ def test_documents_in_artifact_subfolders_are_found(tmp_path: Path) -> None:
                                                   "mlci-validate/validate.json"]
 
 
-def test_no_documents_is_bad_input(clean_env: Path, run_report: RunReport) -> None:
+NO_RESULTS_TITLE = "### ⏭️ mlci: no results — nothing found in `.mlci`"
+
+
+def test_no_folder_is_a_report_that_says_so(clean_env: Path, run_report: RunReport) -> None:
+    """An `if: always()` report job after every step failed: exit 0 (no second red cross)
+    and a report that says no results were found, naming the folder."""
     run = run_report()
-    assert run.exit_code == 2
-    assert "no such folder" in run.stderr
-    (clean_env / ".mlci").mkdir()
-    (clean_env / ".mlci" / "report.json").write_text(json.dumps(
+    assert run.exit_code == 0, run.stderr
+    assert (run.out / "report.md").read_text() == (
+        f"{NO_RESULTS_TITLE}\n\n"
+        "No result documents were found in `.mlci`: the folder does not exist. Every earlier "
+        "step failed before writing its result document, or their artifacts were not "
+        "downloaded into `.mlci`; see the logs of the earlier jobs.\n\n"
+        f"<sub>mlci {__version__} · 0 result documents</sub>\n")
+    doc = run.doc()
+    assert (doc["verdict"], doc["summary"]) == ("warn", "no result documents found in .mlci")
+    assert run.check("documents")["status"] == "warn"
+    assert run.check("documents")["message"] == (
+        "no result documents found in .mlci: the folder does not exist; every earlier step "
+        "failed before writing one, or their artifacts were not downloaded into it")
+    assert "WARN  documents: no result documents found in .mlci" in run.stdout
+
+
+def test_a_folder_without_result_documents_is_reported_as_no_results(
+        clean_env: Path, run_report: RunReport) -> None:
+    out = clean_env / ".mlci"
+    out.mkdir()
+    (out / "report.json").write_text(json.dumps(
         {"schema": "mlci/result/v1", "step": "report"}))  # our own output is not an input
+    (out / "notes.json").write_text('{"some": "other artifact"}')
     run = run_report()
+    assert run.exit_code == 0, run.stderr
+    report = (out / "report.md").read_text()
+    assert report.startswith(f"{NO_RESULTS_TITLE}\n\nNo result documents were found in "
+                             "`.mlci`: the folder holds none (such as validate.json). ")
+    assert run.doc()["summary"] == "no result documents found in .mlci"
+
+
+def test_an_out_path_that_is_a_file_is_bad_input(clean_env: Path,
+                                                 run_report: RunReport) -> None:
+    (clean_env / "results").write_text("not a folder")
+    run = run_report("--out", "results")
     assert run.exit_code == 2
-    assert "no result documents (<step>.json) found" in run.stderr
+    assert "Invalid value for '--out' (env var: 'MLCI_OUT'): Directory 'results' is a file" \
+        in run.stderr
+    with pytest.raises(InputError, match=r"^--out results: not a folder; expected the folder "):
+        documents.load("results")
+
+
+def test_no_results_report_is_posted_to_the_pull_request(
+        clean_env: Path, hosts: FakeHosts, github_env: Callable[..., dict[str, str]],
+        run_report: RunReport) -> None:
+    """The PR learns that nothing reached the report, rather than keeping an old comment."""
+    run = run_report("--post", env=github_env())
+    assert run.exit_code == 0, run.stderr
+    (posted,) = hosts.of("POST")
+    body = json.loads(posted.body)["body"]
+    assert body.splitlines()[:2] == ["<!-- mlci-report:CI -->", NO_RESULTS_TITLE]
+    assert run.check("post")["status"] == "pass"
 
 
 def test_text_from_documents_cannot_inject_markup(tmp_path: Path) -> None:
