@@ -252,8 +252,8 @@ def test_compare_action_declares_every_contract_flag() -> None:
 def test_lineage_action_declares_every_contract_flag() -> None:
     action = load(ROOT / "lineage" / "action.yml")
     assert set(action["inputs"]) == {"command", "data", "model", "run-id", "signing-key", "param",
-                                     "no-git", "registry", "lineage", "public-key", "config",
-                                     "out", "python"}
+                                     "no-git", "registry", "lineage", "public-key", "allow-path",
+                                     "config", "out", "python"}
     assert set(action["outputs"]) == {"verdict", "result-path", "junit-path", "data-id",
                                       "model-digest", "lineage-path"}
 

@@ -21,8 +21,12 @@ Examples:
 
 VERIFY_EXAMPLES = """\b
 Examples:
-  # in a later job: did any data or model file change? is the signature ours?
+  # in a later job: did any data or model file change? are the signatures ours?
   mlci lineage verify --lineage .mlci/lineage.json --public-key keys/mlci-signing.pub.pem
+
+\b
+  # the record names data outside the project: say that this is expected
+  mlci lineage verify --lineage .mlci/lineage.json --allow-path /mnt/datasets/train
 """
 
 KEYGEN_EXAMPLES = """\b
@@ -44,8 +48,9 @@ Examples:
 def lineage() -> None:
     """Record and verify what a model was built from; sign model artifacts.
 
-    tag writes <out>/lineage.json; verify re-hashes everything it names and
-    fails on any change; keygen makes an ECDSA P-256 key pair.
+    tag writes <out>/lineage.json (signed, with a key); verify re-hashes
+    everything it names and fails on any change or edit; keygen makes an
+    ECDSA P-256 key pair.
     """
 
 
@@ -56,7 +61,8 @@ def lineage() -> None:
 @option("model", metavar="DIR", help="The model folder (e.g. an MLflow model folder).")
 @option("run-id", metavar="ID", help="Also tag this MLflow run.")
 @option("signing-key", "--key", metavar="PEM",
-        help="Sign the model: a PEM file, or the PEM text (e.g. from a CI secret).")
+        help="Sign the model and the lineage record: a PEM file, or the PEM text (e.g. from "
+        "a CI secret).")
 @option("param", multiple=True, metavar="KEY=VALUE", help="Extra facts to record (repeatable).")
 @option("no-git", is_flag=True, help="Allow running outside a git checkout (recorded as such).")
 @option("python", metavar="PATH", help="Interpreter whose packages to record "
@@ -81,15 +87,20 @@ def tag(**kwargs: Any) -> None:
 @lineage.command(epilog=VERIFY_EXAMPLES)
 @option("lineage", dest="lineage_path", metavar="FILE", required=True,
         help="The lineage.json written by `lineage tag`.")
-@option("public-key", metavar="PEM", help="Require a signature by this key (file or PEM text).")
+@option("public-key", metavar="PEM", help="Require signatures of the model and of the "
+        "lineage record by this key (file or PEM text).")
+@option("allow-path", multiple=True, metavar="PATH", help="A data or model path outside the "
+        "project that lineage.json may name (repeatable); others are refused.")
 @common_options
 def verify(**kwargs: Any) -> None:
-    """Re-hash data and model; fail on any changed, added or removed file or a bad signature."""
+    """Re-hash data and model; fail on any changed, added or removed file, an edited record
+    or a bad signature."""
     from mlci.lineage.step import verify_step
 
     shared = common(kwargs)
     sys.exit(verify_step(shared, lineage_path=kwargs["lineage_path"],
-                         public_key=kwargs["public_key"]))
+                         public_key=kwargs["public_key"],
+                         allow_paths=list(kwargs["allow_path"])))
 
 
 @lineage.command(epilog=KEYGEN_EXAMPLES)

@@ -77,7 +77,7 @@ def read(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise InputError(f"{source}: cannot read ({exc})") from exc
     try:
         document = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise InputError(f"{source}: not valid JSON ({exc})") from exc
     if not isinstance(document, dict):
         raise InputError(f"{source}: expected a JSON object, got {type(document).__name__}")

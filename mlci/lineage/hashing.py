@@ -9,8 +9,16 @@ system do not enter the ID; contents, sizes and names do.
 
 Files are streamed (constant memory) and hashed on a thread pool: hashlib and
 file reads release the GIL, so threads use every core without the pickling
-cost of processes. Symlinks are recorded as links with their target text and
-never followed, so a snapshot cannot reach outside the folder it names."""
+cost of processes.
+
+Symlinks are recorded as links with their target text and never silently
+followed. A link whose target lies inside the snapshot's own root is covered
+by the target's own entry. With `link_roots` (data), a link to a regular
+file elsewhere inside those roots (the project) also records the target's
+size and SHA-256, so changing the bytes behind it changes the ID; any other
+link (out of the project, a folder outside the root) is listed in
+`Snapshot.loose_links` for the caller to refuse. A link's bytes are never
+read from outside the project."""
 
 from __future__ import annotations
 
@@ -31,7 +39,9 @@ from mlci.lineage.cache import DigestCache, StatKey
 FORMAT_HEADER = b"mlci-snapshot-v1\n"
 _CHUNK = 1 << 20  # big enough to amortise syscalls, small enough to stay in cache
 
-Entry = dict[str, Any]  # {"path", "size", "sha256"} for files, {"path", "link"} for symlinks
+# {"path", "size", "sha256"} for files, {"path", "link"} for symlinks, and
+# {"path", "link", "size", "sha256"} for a link whose target's bytes are recorded
+Entry = dict[str, Any]
 ChangeKind = Literal["changed", "added", "removed"]
 
 
@@ -46,6 +56,9 @@ class Snapshot:
     bytes: int
     cache_hits: int = 0
     excluded: list[str] = field(default_factory=list)
+    # (relative path, link text, resolved target) of links whose target's bytes are not
+    # covered by this snapshot: outside `link_roots`, or a folder outside the root
+    loose_links: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -140,6 +153,35 @@ def _walk(root: str, exclude: set[str]) -> tuple[list[_Pending], list[Entry]]:
     return files, links
 
 
+def _within(path: str, base: str) -> bool:
+    return path == base or path.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def _resolve_links(root: str, links: list[Entry], exclude: Iterable[str],
+                   link_roots: Sequence[str]) -> list[tuple[str, str, str]]:
+    """Give links into the project their target's bytes; return the ones left uncovered.
+
+    A link into its own root (not into an excluded part) is covered by the target's
+    entry. A link to a regular file elsewhere in `link_roots` gets the target's size
+    and SHA-256. A dangling link into `link_roots` stays a bare link: if its target
+    appears later, the entry changes. Anything else is loose."""
+    real_root = os.path.realpath(root)
+    skipped = [os.path.join(real_root, rel) for rel in exclude]
+    roots = [os.path.realpath(r) for r in link_roots]
+    loose: list[tuple[str, str, str]] = []
+    for entry in links:
+        target = os.path.realpath(os.path.join(root, str(entry["path"])))
+        if _within(target, real_root) and not any(_within(target, s) for s in skipped):
+            continue
+        if not any(_within(target, r) for r in roots):
+            loose.append((str(entry["path"]), str(entry["link"]), target))
+        elif os.path.isfile(target):
+            entry["sha256"], entry["size"] = file_sha256(target)
+        elif os.path.lexists(target):
+            loose.append((str(entry["path"]), str(entry["link"]), target))
+    return loose
+
+
 def _hash_pending(pending: _Pending, cache: DigestCache | None, started_ns: int) -> Entry:
     hex_digest, size = file_sha256(pending.abs)
     if cache is not None and size == pending.key.size:
@@ -153,13 +195,15 @@ def _hash_pending(pending: _Pending, cache: DigestCache | None, started_ns: int)
 
 
 def snapshot(path: str | os.PathLike[str], *, cache: DigestCache | None = None,
-             exclude: Iterable[str] = (), workers: int | None = None) -> Snapshot:
+             exclude: Iterable[str] = (), workers: int | None = None,
+             link_roots: Sequence[str] | None = None) -> Snapshot:
     """Hash a file or a folder into a Snapshot.
 
     `exclude` names paths relative to a folder root (mlci's own out folder, a
     signature file) that are not part of the data; they are recorded in the
     snapshot, whether present yet or not, so `verify` skips the same ones and
-    nothing else."""
+    nothing else. `link_roots` (the project) says where a link's target bytes
+    may be read from; without it every link is recorded by its text alone."""
     root = os.fspath(path)
     try:
         st = os.stat(root)  # the root may be a link: the user named it
@@ -172,10 +216,12 @@ def snapshot(path: str | os.PathLike[str], *, cache: DigestCache | None = None,
         kind: Literal["file", "dir"] = "dir"
         excluded = sorted(set(exclude))
         pending, entries = _walk(root, set(excluded))
+        loose = (_resolve_links(root, entries, excluded, link_roots)
+                 if link_roots is not None else [])
     elif stat.S_ISREG(st.st_mode):
         kind = "file"
         pending = [_Pending(Path(root).name, root, _stat_key(st))]
-        entries, excluded = [], []
+        entries, excluded, loose = [], [], []
     else:
         raise InputError(f"{root}: not a regular file or folder")
 
@@ -200,7 +246,7 @@ def snapshot(path: str | os.PathLike[str], *, cache: DigestCache | None = None,
     file_entries = [entry for entry in entries if "sha256" in entry]
     return Snapshot(kind=kind, id=listing_id(entries), entries=entries,
                     files=len(file_entries), bytes=sum(int(e["size"]) for e in file_entries),
-                    cache_hits=hits, excluded=excluded)
+                    cache_hits=hits, excluded=excluded, loose_links=loose)
 
 
 def diff(recorded: Sequence[Mapping[str, Any]], current: Sequence[Mapping[str, Any]]
@@ -225,5 +271,8 @@ def _describe(entry: Mapping[str, Any] | None) -> str:
     if entry is None:
         return "nothing"
     if "link" in entry:
+        if "sha256" in entry:
+            return (f"symlink to {entry['link']} ({entry['size']} bytes, sha256 "
+                    f"{str(entry['sha256'])[:12]}…)")
         return f"symlink to {entry['link']}"
     return f"{entry['size']} bytes, sha256 {str(entry['sha256'])[:12]}…"

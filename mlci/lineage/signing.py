@@ -1,25 +1,32 @@
-"""ECDSA P-256 signatures over a model folder's manifest, with `cryptography` directly.
+"""Model signatures in the OpenSSF `model-signing` format, made with `cryptography` alone.
 
-Why not sigstore's `model-signing`: it imports OpenSSL (pyOpenSSL) without
-declaring it, pulls in the sigstore client stack for a feature mlci uses only
-with local keys, and writes its own manifest format that `verify` would have
-to re-derive to name a changed file. mlci already hashes the model folder
-into the same listing it records in lineage.json, so signing needs only one
-ECDSA call over that listing's digest; `cryptography` is already installed
-with MLflow, and an auditor can check a signature with the `openssl` command.
+A signature is a Sigstore bundle (v0.3 JSON) holding a DSSE envelope whose
+payload is an in-toto Statement v1 with the predicate
+`https://model_signing/signature/v1.0`: one resource (path, SHA-256) per
+model file and, as subject, the SHA-256 over those digests. That is what
+`model_signing` writes and verifies for key-based signing
+(`model_signing verify key MODEL --signature MODEL/mlci.sig --public_key
+KEY`), so anyone can check an mlci-signed model without mlci, and mlci checks
+theirs. mlci does not import `model_signing`: it would bring the sigstore
+client stack (and pyOpenSSL, which it imports without declaring) for what is
+one ECDSA call over bytes mlci already hashes.
 
-What is signed is the statement `mlci-model-signature-v1\\n<model digest>`;
-the digest commits to every file's path, size and SHA-256, so changing,
-adding or removing any file invalidates the signature. The signature file
-carries the manifest too, so a model can be verified without its lineage.json
-(before promotion, after a registry round trip)."""
+The lineage record is signed the same way (DSSE, in-toto Statement) with the
+predicate type `LINEAGE_PREDICATE`; see `mlci.lineage.attestation`.
+
+What mlci never reads from a signature: which files to leave out. The
+bundle's `ignore_paths` is written for `model_signing` (it names `mlci.sig`)
+but verification always hashes every file but the signature file itself."""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import os
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,10 +39,20 @@ from mlci.errors import InputError
 from mlci.lineage.digest import SIGNATURE_NAME
 
 ALGORITHM = "ecdsa-p256-sha256"
-SIGNATURE_FORMAT = "mlci/signature/v1"
 PRIVATE_KEY_NAME = "mlci-signing.pem"
 PUBLIC_KEY_NAME = "mlci-signing.pub.pem"
-_STATEMENT = b"mlci-model-signature-v1\n"
+BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
+PAYLOAD_TYPE = "application/vnd.in-toto+json"
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+MODEL_PREDICATE = "https://model_signing/signature/v1.0"
+LINEAGE_PREDICATE = "https://mlci.dev/lineage/v1"
+KEY_DETAILS = "PKIX_ECDSA_P256_SHA_256"
+OLD_FORMAT = "mlci/signature/v1"
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class SignatureProblem(Exception):
+    """Why a signature cannot be trusted; a verification failure, never bad usage."""
 
 
 def signature_path(model: str | os.PathLike[str]) -> Path:
@@ -43,6 +60,8 @@ def signature_path(model: str | os.PathLike[str]) -> Path:
     path = Path(model)
     return path / SIGNATURE_NAME if path.is_dir() else path.with_name(path.name + ".mlci.sig")
 
+
+# keys -------------------------------------------------------------------------------------
 
 def _read_pem(value: str, what: str) -> tuple[bytes, str]:
     """PEM text (from an environment variable) or a path to a PEM file."""
@@ -119,6 +138,11 @@ def key_id(key: ec.EllipticCurvePublicKey) -> str:
     return "sha256:" + hashlib.sha256(der).hexdigest()
 
 
+def key_hint(key: ec.EllipticCurvePublicKey) -> str:
+    """model_signing's key hint: hex SHA-256 of the PEM; its verifier refuses a mismatch."""
+    return hashlib.sha256(public_pem(key).encode()).hexdigest()
+
+
 def generate() -> tuple[bytes, bytes, str]:
     """A new key pair: (private PEM, public PEM, key id)."""
     private = ec.generate_private_key(ec.SECP256R1())
@@ -128,23 +152,148 @@ def generate() -> tuple[bytes, bytes, str]:
     return private_pem, public_pem(private.public_key()).encode(), key_id(private.public_key())
 
 
-def sign(key: ec.EllipticCurvePrivateKey, model_digest: str, entries: list[dict[str, Any]]
-         ) -> dict[str, Any]:
-    """The signature document written beside (inside) the model."""
-    signature = key.sign(_STATEMENT + model_digest.encode(), ec.ECDSA(hashes.SHA256()))
-    public = key.public_key()
+# DSSE -------------------------------------------------------------------------------------
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no spaces, ASCII: the same bytes for the same statement everywhere."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=True).encode()
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE v1 pre-authentication encoding: what the ECDSA signature covers."""
+    kind = payload_type.encode()
+    return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
+
+
+def dsse_sign(key: ec.EllipticCurvePrivateKey, statement: Mapping[str, Any]) -> dict[str, Any]:
+    payload = canonical_json(statement)
+    signature = key.sign(pae(PAYLOAD_TYPE, payload), ec.ECDSA(hashes.SHA256()))
+    return {"payload": base64.b64encode(payload).decode(), "payloadType": PAYLOAD_TYPE,
+            "signatures": [{"sig": base64.b64encode(signature).decode(),
+                            "keyid": key_id(key.public_key())}]}
+
+
+def _b64(value: Any, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise SignatureProblem(f"{what} is not base64 text")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise SignatureProblem(f"{what} is not valid base64") from exc
+
+
+def dsse_open(envelope: Any, key: ec.EllipticCurvePublicKey) -> dict[str, Any]:
+    """The statement inside a DSSE envelope, only if `key` signed it; else SignatureProblem."""
+    if not isinstance(envelope, dict):
+        raise SignatureProblem("no DSSE envelope")
+    if envelope.get("payloadType") != PAYLOAD_TYPE:
+        raise SignatureProblem(f"payloadType {envelope.get('payloadType')!r}, expected "
+                               f"{PAYLOAD_TYPE!r}")
+    signatures = envelope.get("signatures")
+    if not isinstance(signatures, list) or len(signatures) != 1 or not isinstance(
+            signatures[0], dict):
+        raise SignatureProblem("expected exactly one signature in the DSSE envelope")
+    payload = _b64(envelope.get("payload"), "the DSSE payload")
+    signature = _b64(signatures[0].get("sig"), "the DSSE signature")
+    try:
+        key.verify(signature, pae(PAYLOAD_TYPE, payload), ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature as exc:
+        raise SignatureProblem(f"the signature does not verify with key {key_id(key)}") from exc
+    try:
+        statement = json.loads(payload)
+    except (ValueError, RecursionError) as exc:
+        raise SignatureProblem("the signed payload is not JSON") from exc
+    if not isinstance(statement, dict) or statement.get("_type") != STATEMENT_TYPE:
+        raise SignatureProblem(f"the signed payload is not an in-toto {STATEMENT_TYPE}")
+    return statement
+
+
+def claimed_signer(envelope: Any) -> str:
+    """The key ID an envelope names (unauthenticated: only for messages)."""
+    try:
+        keyid = envelope["signatures"][0]["keyid"]
+    except (KeyError, IndexError, TypeError):
+        return "(none named)"
+    return str(keyid) if keyid else "(none named)"
+
+
+# model statements -------------------------------------------------------------------------
+
+def root_digest(resources: Sequence[tuple[str, str]]) -> str:
+    """model_signing's subject digest: SHA-256 over the raw file digests, in listed order."""
+    digest = hashlib.sha256()
+    for _, hex_digest in resources:
+        digest.update(bytes.fromhex(hex_digest))
+    return digest.hexdigest()
+
+
+def manifest(kind: str, entries: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """mlci entries as model_signing resources: path → SHA-256 (`.` for a single file).
+
+    A link cannot be signed (its bytes live elsewhere), so one is bad input here."""
+    files: dict[str, str] = {}
+    for entry in entries:
+        if "link" in entry:
+            raise InputError(f"{entry['path']}: a symlink (to {entry['link']}) in the model; "
+                             "mlci signs bytes, so a model must hold its files: copy the "
+                             "target in")
+        files["." if kind == "file" else str(entry["path"])] = str(entry["sha256"])
+    return files
+
+
+def _sorted(files: Mapping[str, str]) -> list[tuple[str, str]]:
+    return sorted(files.items(), key=lambda item: item[0].encode("utf-8", "surrogateescape"))
+
+
+def model_statement(name: str, files: Mapping[str, str]) -> dict[str, Any]:
+    resources = _sorted(files)
     return {
-        "schema": SIGNATURE_FORMAT,
-        "algorithm": ALGORITHM,
-        "model_digest": model_digest,
-        "key_id": key_id(public),
-        "public_key": public_pem(public),
-        "signature": base64.b64encode(signature).decode(),
-        "entries": entries,
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": name, "digest": {"sha256": root_digest(resources)}}],
+        "predicateType": MODEL_PREDICATE,
+        "predicate": {
+            "serialization": {"method": "files", "hash_type": "sha256",
+                              "allow_symlinks": False, "ignore_paths": [SIGNATURE_NAME]},
+            "resources": [{"name": path, "algorithm": "sha256", "digest": digest}
+                          for path, digest in resources],
+        },
     }
 
 
-def write(path: Path, document: dict[str, Any]) -> None:
+def bundle(envelope: Mapping[str, Any], key: ec.EllipticCurvePublicKey) -> dict[str, Any]:
+    """A Sigstore bundle as model_signing's key signer writes it, plus the public key
+    itself (`rawBytes`, which model_signing's reader drops) for integrity checks
+    when no key is given."""
+    der = key.public_bytes(serialization.Encoding.DER,
+                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    return {
+        "mediaType": BUNDLE_MEDIA_TYPE,
+        "verificationMaterial": {
+            "publicKey": {"hint": key_hint(key), "rawBytes": base64.b64encode(der).decode(),
+                          "keyDetails": KEY_DETAILS},
+            "tlogEntries": [],
+        },
+        "dsseEnvelope": dict(envelope),
+    }
+
+
+def sign_model(key: ec.EllipticCurvePrivateKey, name: str, files: Mapping[str, str]
+               ) -> dict[str, Any]:
+    return bundle(dsse_sign(key, model_statement(name, files)), key.public_key())
+
+
+def sign(key: ec.EllipticCurvePrivateKey, model_digest: str, entries: list[dict[str, Any]],
+         name: str = "model") -> dict[str, Any]:
+    """The signature document for a model folder's snapshot (`model_digest` is its ID)."""
+    from mlci.lineage.hashing import listing_id
+
+    if listing_id(entries) != model_digest:
+        raise ValueError(f"entries hash to {listing_id(entries)}, not {model_digest}")
+    return sign_model(key, name, manifest("dir", entries))
+
+
+def write(path: Path, document: Mapping[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, path)
@@ -165,33 +314,93 @@ def read(path: Path) -> SignatureFile:
         return SignatureFile(path, None, f"{path}: missing: the model is not signed")
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return SignatureFile(path, None, f"{path}: not a readable mlci signature ({exc})")
-    required = {"schema": str, "algorithm": str, "model_digest": str, "key_id": str,
-                "public_key": str, "signature": str, "entries": list}
-    if not isinstance(document, dict) or any(not isinstance(document.get(name), kind)
-                                             for name, kind in required.items()):
-        return SignatureFile(path, None, f"{path}: not an mlci signature file (expected "
-                             f"fields {', '.join(required)})")
-    if document["schema"] != SIGNATURE_FORMAT or document["algorithm"] != ALGORITHM:
-        return SignatureFile(path, None, f"{path}: unsupported signature format "
-                             f"{document['schema']} / {document['algorithm']}")
+    except (OSError, ValueError, RecursionError) as exc:
+        return SignatureFile(path, None, f"{path}: not a readable signature ({exc})")
+    if isinstance(document, dict) and document.get("schema") == OLD_FORMAT:
+        return SignatureFile(path, None, f"{path}: an {OLD_FORMAT} signature, which did not "
+                             "sign the file list; sign the model again with this mlci")
+    if (not isinstance(document, dict) or document.get("mediaType") != BUNDLE_MEDIA_TYPE
+            or not isinstance(document.get("dsseEnvelope"), dict)):
+        return SignatureFile(path, None, f"{path}: not a signature bundle (expected mediaType "
+                             f"{BUNDLE_MEDIA_TYPE} with a dsseEnvelope)")
     return SignatureFile(path, document)
 
 
-def is_valid(key: ec.EllipticCurvePublicKey, model_digest: str, signature_b64: str) -> bool:
-    try:
-        signature = base64.b64decode(signature_b64, validate=True)
-        key.verify(signature, _STATEMENT + model_digest.encode(), ec.ECDSA(hashes.SHA256()))
-    except (InvalidSignature, ValueError):
-        return False
-    return True
+@dataclass(frozen=True)
+class SignedModel:
+    """What a verified model signature says: the file digests, under a model name."""
+
+    name: str
+    root: str
+    files: dict[str, str]  # relative POSIX path ("." for a single file) → hex SHA-256
 
 
-def embedded_key(document: dict[str, Any]) -> ec.EllipticCurvePublicKey | None:
+def _safe_name(name: Any) -> str:
+    if not isinstance(name, str) or not name:
+        raise SignatureProblem("a resource without a name")
+    if name != "." and (name.startswith("/") or any(
+            part in ("", ".", "..") for part in name.split("/"))):
+        raise SignatureProblem(f"resource name {name!r} is not a plain relative path")
+    return name
+
+
+def _resources(predicate: Any) -> list[tuple[str, str]]:
+    if not isinstance(predicate, dict) or not isinstance(predicate.get("resources"), list):
+        raise SignatureProblem("the statement has no resources")
+    serialization = predicate.get("serialization")
+    if not isinstance(serialization, dict) or serialization.get("method") != "files" or (
+            serialization.get("hash_type") != "sha256"):
+        raise SignatureProblem("only the `files` serialization with sha256 is supported, got "
+                               f"{serialization!r}")
+    resources: list[tuple[str, str]] = []
+    for item in predicate["resources"]:
+        if not isinstance(item, dict) or item.get("algorithm") != "sha256" or not (
+                isinstance(item.get("digest"), str) and _HEX64.match(item["digest"])):
+            raise SignatureProblem(f"resource {item!r} is not a sha256 digest")
+        resources.append((_safe_name(item.get("name")), item["digest"]))
+    if len({name for name, _ in resources}) != len(resources):
+        raise SignatureProblem("the statement names a file twice")
+    return resources
+
+
+def open_model(document: Mapping[str, Any], key: ec.EllipticCurvePublicKey) -> SignedModel:
+    """Verify a model signature bundle with `key`; the signed file digests, or SignatureProblem."""
+    statement = dsse_open(document.get("dsseEnvelope"), key)
+    if statement.get("predicateType") != MODEL_PREDICATE:
+        raise SignatureProblem(f"predicateType {statement.get('predicateType')!r}, expected "
+                               f"{MODEL_PREDICATE!r}")
+    subjects = statement.get("subject")
+    if not isinstance(subjects, list) or len(subjects) != 1 or not isinstance(subjects[0], dict):
+        raise SignatureProblem("expected exactly one subject")
+    digest = subjects[0].get("digest")
+    root = digest.get("sha256") if isinstance(digest, dict) else None
+    resources = _resources(statement.get("predicate"))
+    if root != root_digest(resources):
+        raise SignatureProblem(f"the subject digest {root} is not the digest of the signed "
+                               "resources")
+    return SignedModel(str(subjects[0].get("name")), str(root), dict(resources))
+
+
+def embedded_key(document: Mapping[str, Any]) -> ec.EllipticCurvePublicKey | None:
     """The key the signer claims; proves integrity, not identity (anyone can re-sign)."""
+    material = document.get("verificationMaterial")
+    public = material.get("publicKey") if isinstance(material, dict) else None
+    raw = public.get("rawBytes") if isinstance(public, dict) else None
     try:
-        key = serialization.load_pem_public_key(str(document["public_key"]).encode())
+        key = serialization.load_der_public_key(_b64(raw, "rawBytes"))
+    except (SignatureProblem, ValueError, UnsupportedAlgorithm):
+        return None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+        return None
+    return key
+
+
+def load_public_pem(text: str) -> ec.EllipticCurvePublicKey | None:
+    """A P-256 public key from PEM text in a record, or None if it is not one."""
+    try:
+        key = serialization.load_pem_public_key(text.encode())
     except (ValueError, UnsupportedAlgorithm):
         return None
-    return key if isinstance(key, ec.EllipticCurvePublicKey) else None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+        return None
+    return key

@@ -39,11 +39,13 @@ def tag_step(common: Common, *, data: list[str], model: str | None, run_id: str 
     return run_step("lineage-tag", common, produce, _outputs)
 
 
-def verify_step(common: Common, *, lineage_path: str, public_key: str | None) -> int:
+def verify_step(common: Common, *, lineage_path: str, public_key: str | None,
+                allow_paths: list[str] | None = None) -> int:
     def produce(platform: Platform) -> Result:
         from mlci.lineage import steps
 
-        return steps.verify(lineage_path, public_key=public_key, out_dir=common.out)
+        return steps.verify(lineage_path, public_key=public_key, out_dir=common.out,
+                            allow_paths=allow_paths or [])
 
     return run_step("lineage-verify", common, produce)
 

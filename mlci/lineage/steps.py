@@ -20,15 +20,22 @@ from typing import TYPE_CHECKING, Any
 
 from mlci import __version__
 from mlci.errors import InputError
-from mlci.lineage import document, dvc, environment, gitinfo, signing
+from mlci.lineage import attestation, document, dvc, environment, gitinfo, signing
 from mlci.lineage.cache import DigestCache
-from mlci.lineage.digest import SIGNATURE_NAME
 from mlci.lineage.hashing import Snapshot, file_sha256, snapshot
-from mlci.lineage.verifying import compare, signature_checks
+from mlci.lineage.verifying import (
+    compare,
+    model_exclusions,
+    open_signature,
+    signature_checks,
+)
 from mlci.result import Check, Result, Status, now_iso, unique_names
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
+    from cryptography.hazmat.primitives.asymmetric.ec import (
+        EllipticCurvePrivateKey,
+        EllipticCurvePublicKey,
+    )
 
 FACT_KEYS = ("platform", "run_url", "actor", "event", "sha", "head_sha", "ref", "repository",
              "pipeline_id", "job_id")
@@ -56,16 +63,41 @@ def _human(size: int) -> str:
     return f"{value:.1f} TB"  # pragma: no cover
 
 
-def _exclusions(root: str, out_dir: str) -> list[str]:
-    """mlci's out folder (cache, results, lineage.json) when it lies inside a data folder."""
+def _inside(out_dir: str, root: str) -> str | None:
+    """The out folder relative to `root` when it lies inside it, else None."""
     if not os.path.isdir(root):
-        return []
+        return None
     rel = os.path.relpath(os.path.abspath(out_dir), os.path.abspath(root))
+    if rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
+        return None
+    return rel.replace(os.sep, "/")
+
+
+def data_exclusions(root: str, out_dir: str) -> list[str]:
+    """mlci's out folder (cache, results, lineage.json) when it lies inside a data folder:
+    decided from --out on each run, never read from a record."""
+    rel = _inside(out_dir, root)
     if rel == ".":
         raise InputError(f"--data {root}: is the out folder itself; choose another --out")
-    if rel.startswith("..") or os.path.isabs(rel):
-        return []
-    return [rel.replace(os.sep, "/")]
+    return [] if rel is None else [rel]
+
+
+def refuse_out_in_model(model: str, out_dir: str) -> None:
+    """Files mlci writes must never become (or hide) model files: no out folder inside it."""
+    if _inside(out_dir, model) is not None:
+        raise InputError(f"--out {out_dir}: lies inside the model folder {model}; mlci would "
+                         "write into the model (and could not sign what it leaves out): "
+                         "choose an out folder outside it")
+
+
+def _refuse_loose_links(flag: str, path: str, snap: Snapshot) -> None:
+    if snap.loose_links:
+        rel, text, target = snap.loose_links[0]
+        more = f" (and {len(snap.loose_links) - 1} more)" if len(snap.loose_links) > 1 else ""
+        raise InputError(f"{flag} {path}: {rel} is a symlink to {text} ({target}), whose bytes "
+                         f"would not be recorded: it leaves the project or is a folder "
+                         f"outside {path}{more}; copy the target in, or pass it as its own "
+                         "--data path and remove the link")
 
 
 def _facts(facts: Mapping[str, object]) -> dict[str, str | None]:
@@ -99,6 +131,7 @@ def _check_inputs(data: Sequence[str], model: str | None, key: str | None,
 
 def _data_records(data: Sequence[str], out_dir: str, cwd: str, search_root: Path
                   ) -> tuple[list[dict[str, Any]], list[Check]]:
+    """One snapshot per data path; links may bring in bytes from the project, never beyond."""
     cache = DigestCache(Path(out_dir) / "cache")
     records: list[dict[str, Any]] = []
     checks: list[Check] = []
@@ -106,7 +139,9 @@ def _data_records(data: Sequence[str], out_dir: str, cwd: str, search_root: Path
         label = document.display_path(path, cwd)
         if any(record["path"] == label for record in records):
             raise InputError(f"--data {path}: given twice")
-        snap = snapshot(path, cache=cache, exclude=_exclusions(path, out_dir))
+        snap = snapshot(path, cache=cache, exclude=data_exclusions(path, out_dir),
+                        link_roots=[str(search_root)])
+        _refuse_loose_links("--data", path, snap)
         dvc_records, warnings = dvc.records(path, [str(e["path"]) for e in snap.entries],
                                             search_root)
         records.append({**document.snapshot_record(label, snap), "id": snap.id,
@@ -127,48 +162,62 @@ def _data_records(data: Sequence[str], out_dir: str, cwd: str, search_root: Path
 
 def _existing_signature(model: str, snap: Snapshot) -> tuple[dict[str, Any] | None, Check]:
     """No key given: keep a signature made earlier for exactly these bytes, flag a stale one."""
-    sig = signing.read(signing.signature_path(model))
-    if sig.document is None:
+    opened = open_signature(model, None)
+    if opened.missing:
         return None, Check("signature", "skip", f"{model} not signed (no --key given)")
-    doc = sig.document
-    key = signing.embedded_key(doc)
-    if (key is None or doc["model_digest"] != snap.id
-            or not signing.is_valid(key, snap.id, str(doc["signature"]))):
-        return None, Check("signature", "warn",
-                           f"{sig.path} does not match the model as it is now; sign again "
-                           "with --key or remove it", extra={"path": str(sig.path)})
-    return _signature_record(sig.path, doc), Check(
-        "signature", "pass", f"{sig.path}: already signed by key {doc['key_id']}",
-        extra={"path": str(sig.path), "key_id": doc["key_id"]})
+    files = signing.manifest(snap.kind, snap.entries)
+    if opened.signed is None or opened.signed.files != files:
+        why = (f"{opened.path} does not match the model as it is now"
+               if opened.signed is not None else str(opened.problem))
+        return None, Check("signature", "warn", f"{why}; sign again with --key or remove it",
+                           extra={"path": str(opened.path)})
+    document_ = signing.read(opened.path).document or {}
+    key = signing.embedded_key(document_)
+    assert key is not None  # open_signature verified with it
+    return _signature_record(opened.path, key, snap.id), Check(
+        "signature", "pass", f"{opened.path}: already signed by key {opened.signer}",
+        extra={"path": str(opened.path), "key_id": opened.signer})
 
 
-def _signature_record(path: Path, doc: Mapping[str, Any]) -> dict[str, Any]:
-    return {"path": path.as_posix(), "algorithm": doc["algorithm"], "key_id": doc["key_id"],
-            "public_key": doc["public_key"], "model_digest": doc["model_digest"]}
+def _signature_record(path: Path, key: EllipticCurvePublicKey, digest: str) -> dict[str, Any]:
+    return {"path": path.as_posix(), "algorithm": signing.ALGORITHM,
+            "key_id": signing.key_id(key), "public_key": signing.public_pem(key),
+            "model_digest": digest}
+
+
+def _model_snapshot(model: str, out_dir: str, cwd: str) -> tuple[Snapshot, str]:
+    """A model holds its own files: no out folder inside it, no symlinks (whose target
+    could change after signing without changing what was signed)."""
+    refuse_out_in_model(model, out_dir)
+    snap = snapshot(model, exclude=model_exclusions(model))  # never cached: it gets signed
+    links = [e for e in snap.entries if "link" in e]
+    if links:
+        more = f" (and {len(links) - 1} more)" if len(links) > 1 else ""
+        raise InputError(f"--model {model}: {links[0]['path']} is a symlink (to "
+                         f"{links[0]['link']}){more}; mlci signs file bytes, and a link's "
+                         "target can change after signing: copy the target into the model")
+    return snap, document.display_path(model, cwd)
 
 
 def _model_record(model: str, private_key: EllipticCurvePrivateKey | None, out_dir: str,
                   cwd: str) -> tuple[dict[str, Any], list[Check]]:
-    exclude = _exclusions(model, out_dir)
-    if os.path.isdir(model):
-        exclude.append(SIGNATURE_NAME)
-    snap = snapshot(model, exclude=exclude)  # never cached: this digest may get signed
-    label = document.display_path(model, cwd)
+    snap, label = _model_snapshot(model, out_dir, cwd)
     checks = [Check("model", "pass",
                     f"{label}: {snap.id} over {snap.files} file(s), {_human(snap.bytes)}",
                     extra={"path": label, "digest": snap.id})]
     if private_key is not None:
         sig_path = signing.signature_path(model)
-        sig_doc = signing.sign(private_key, snap.id, snap.entries)
+        bundle = signing.sign_model(private_key, Path(os.path.abspath(model)).name,
+                                    signing.manifest(snap.kind, snap.entries))
         try:
-            signing.write(sig_path, sig_doc)
+            signing.write(sig_path, bundle)
         except OSError as exc:
             raise InputError(f"{sig_path}: cannot write the signature ({exc})") from exc
         signature: dict[str, Any] | None = _signature_record(
-            Path(document.display_path(sig_path, cwd)), sig_doc)
-        checks.append(Check("signature", "pass",
-                            f"signed {snap.id} with key {sig_doc['key_id']} → {sig_path}",
-                            extra={"path": str(sig_path), "key_id": sig_doc["key_id"]}))
+            Path(document.display_path(sig_path, cwd)), private_key.public_key(), snap.id)
+        kid = signing.key_id(private_key.public_key())
+        checks.append(Check("signature", "pass", f"signed {snap.id} with key {kid} → {sig_path}",
+                            extra={"path": str(sig_path), "key_id": kid}))
     else:
         signature, check = _existing_signature(model, snap)
         checks.append(check)
@@ -225,58 +274,100 @@ def tag(data: list[str], *, model: str | None, run_id: str | None, key: str | No
         params: dict[str, str], config_path: str | None, out_dir: str,
         facts: Mapping[str, object], no_git: bool, tracking_uri: str | None,
         python: str | None = None) -> Result:
-    """Record lineage for `data` (and sign `model` when given a key); writes `<out>/lineage.json`.
+    """Record lineage for `data` (and sign `model` and the record when given a key);
+    writes `<out>/lineage.json`.
 
     Cheap checks (paths, key, config) run before any hashing, so bad input
-    fails in milliseconds, not after minutes of reading a dataset."""
+    fails in milliseconds, not after minutes of reading a dataset. If anything
+    fails after the model was signed, its previous signature file is put back."""
     started = time.monotonic()
-    created = now_iso()
     cwd = os.getcwd()
     _check_inputs(data, model, key, config_path, params)
+    if model is not None:
+        refuse_out_in_model(model, out_dir)
     # A bad key fails (exit 2) before any data is read.
     private_key = signing.load_private_key(key) if key is not None else None
     recorded_facts = _facts(facts)
     git = (gitinfo.not_recorded() if no_git
            else gitinfo.describe(cwd, recorded_facts, ignore=[out_dir]))
     root = Path(gitinfo.toplevel(cwd)) if git["recorded"] else Path(cwd)
-    # The model first: signing writes `mlci.sig`, which a data folder around the model
-    # must then see as it will be at verify time.
-    model_record, model_checks = (_model_record(model, private_key, out_dir, cwd)
-                                  if model is not None else (None, []))
-    records, data_checks = _data_records(data, out_dir, cwd, root)
+    sig_path = signing.signature_path(model) if model is not None else None
+    before = sig_path.read_bytes() if sig_path is not None and sig_path.is_file() else None
+    try:
+        # The model first: signing writes `mlci.sig`, which a data folder around the
+        # model must then see as it will be at verify time.
+        model_record, model_checks = (_model_record(model, private_key, out_dir, cwd)
+                                      if model is not None else (None, []))
+        records, data_checks = _data_records(data, out_dir, cwd, root)
+        doc, env_check = _document(records, model_record, git, recorded_facts, root, python,
+                                   config_path, params, run_id, tracking_uri, cwd)
+        if private_key is not None:
+            doc[attestation.FIELD] = attestation.attest(doc, private_key)
+        document.validate(doc, f"{document.FILE_NAME} (as built)")
+        checks = [_git_check(git), *data_checks, *model_checks, env_check]
+        if run_id:
+            checks.append(_tag_run(doc, recorded_facts, run_id, tracking_uri))
+        path = document.write(doc, out_dir)
+    except BaseException:
+        if sig_path is not None and private_key is not None:
+            _restore(sig_path, before)
+        raise
+    if private_key is not None:
+        checks.append(Check(attestation.CHECK, "pass", f"signed the lineage record with key "
+                            f"{signing.key_id(private_key.public_key())}"))
+    return _tag_result(doc, path, checks, time.monotonic() - started)
+
+
+def _restore(path: Path, content: bytes | None) -> None:
+    """Put a model's signature file back as it was before this run."""
+    try:
+        if content is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(content)
+    except OSError:
+        pass  # the original error is the one to report
+
+
+def _document(records: list[dict[str, Any]], model_record: dict[str, Any] | None,
+              git: dict[str, Any], facts: dict[str, str | None], root: Path,
+              python: str | None, config_path: str | None, params: Mapping[str, str],
+              run_id: str | None, tracking_uri: str | None, cwd: str
+              ) -> tuple[dict[str, Any], Check]:
     ids = {str(record["path"]): str(record["id"]) for record in records}
-    checks = [_git_check(git), *data_checks, *model_checks]
     env = environment.describe(root, python)
-    checks.append(Check("environment", "pass",
-                        f"Python {env['python']} on {env['machine']}, "
-                        f"{len(env['packages'])} distributions ({env['packages_digest'][:19]}…)"
-                        + (f", lockfiles: {', '.join(f['path'] for f in env['lockfiles'])}"
-                           if env["lockfiles"] else ", no lockfile found")))
+    check = Check("environment", "pass",
+                  f"Python {env['python']} on {env['machine']}, "
+                  f"{len(env['packages'])} distributions ({env['packages_digest'][:19]}…)"
+                  + (f", lockfiles: {', '.join(f['path'] for f in env['lockfiles'])}"
+                     if env["lockfiles"] else ", no lockfile found"))
     doc: dict[str, Any] = {
         "schema": document.LINEAGE_FORMAT,
-        "created_at": created,
+        "created_at": now_iso(),
         "mlci_version": __version__,
         "data_id": document.combined_data_id(ids),
         "data": records,
         "model": model_record,
         "git": git,
-        "ci": recorded_facts,
+        "ci": facts,
         "environment": env,
         "config": ({"path": document.display_path(config_path, cwd),
                     "sha256": file_sha256(config_path)[0]} if config_path else None),
         "params": dict(params),
         "mlflow": {"run_id": run_id, "tracking_uri": tracking_uri} if run_id else None,
     }
-    document.validate(doc, f"{document.FILE_NAME} (as built)")
-    if run_id:
-        from mlci.registry.runs import tag_run
+    return doc, check
 
-        tag_run(run_id, _mlflow_tags(doc, recorded_facts), tracking_uri, doc["data_id"],
-                ", ".join(ids)[:500])
-        checks.append(Check("mlflow run", "pass", f"tagged MLflow run {run_id} with commit, "
-                            f"data ID and mlci.lineage.* tags"))
-    path = document.write(doc, out_dir)
-    return _tag_result(doc, path, checks, time.monotonic() - started)
+
+def _tag_run(doc: Mapping[str, Any], facts: Mapping[str, str | None], run_id: str,
+             tracking_uri: str | None) -> Check:
+    from mlci.registry.runs import tag_run
+
+    ids = {str(r["path"]): str(r["id"]) for r in doc["data"]}
+    tag_run(run_id, _mlflow_tags(doc, facts), tracking_uri, doc["data_id"],
+            ", ".join(ids)[:500])
+    return Check("mlflow run", "pass", f"tagged MLflow run {run_id} with commit, data ID and "
+                 "mlci.lineage.* tags")
 
 
 def _tag_result(doc: Mapping[str, Any], path: Path, checks: list[Check], duration: float
@@ -307,37 +398,95 @@ def _tag_result(doc: Mapping[str, Any], path: Path, checks: list[Check], duratio
                   lineage=lineage, duration_s=duration, extra={"outputs": outputs})
 
 
-def verify(lineage_path: str, *, public_key: str | None, out_dir: str) -> Result:
-    """Re-hash every recorded data path and the model; fail on any difference or bad signature.
+def project_root(cwd: str) -> str:
+    """The git checkout around `cwd`, or `cwd` itself outside one."""
+    try:
+        return gitinfo.toplevel(cwd)
+    except InputError:
+        return cwd
+
+
+def _within(path: str, base: str) -> bool:
+    return path == base or path.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def check_record_paths(doc: Mapping[str, Any], source: str, root: str,
+                       allowed: Sequence[str]) -> None:
+    """A record names paths for verify to read: refuse any outside the project (`/etc`,
+    `../../`), unless this command line names it with --allow-path."""
+    named = [(f"data[{i}].path", str(r["path"])) for i, r in enumerate(doc["data"])]
+    if doc["model"] is not None:
+        named.append(("model.path", str(doc["model"]["path"])))
+    bases = [os.path.abspath(root), os.path.realpath(root)]
+    permitted = [os.path.abspath(a) for a in allowed] + [os.path.realpath(a) for a in allowed]
+    for field_name, path in named:
+        lexical, real = os.path.abspath(path), os.path.realpath(path)
+        if any(_within(lexical, a) or _within(real, a) for a in permitted):
+            continue
+        if not (any(_within(lexical, b) for b in bases) and any(_within(real, b) for b in bases)):
+            raise InputError(f"{source}: {field_name} {path!r} lies outside the project "
+                             f"{root}; verify reads only the project's files unless you "
+                             f"name the path yourself: --allow-path {path}")
+
+
+def _data_id_check(doc: Mapping[str, Any], source: str) -> list[Check]:
+    ids = {str(r["path"]): str(r["id"]) for r in doc["data"]}
+    combined = document.combined_data_id(ids)
+    if combined == doc["data_id"]:
+        return []
+    return [Check("record: data_id", "fail", f"{source}: data_id {doc['data_id']} is not the "
+                  f"ID of the recorded data paths ({combined}): lineage.json was edited",
+                  extra={"field": "data_id"})]
+
+
+def verify(lineage_path: str, *, public_key: str | None, out_dir: str,
+           allow_paths: Sequence[str] = ()) -> Result:
+    """Re-hash every recorded data path and the model; fail on any difference, an edited
+    record or a bad signature.
 
     Relative paths in lineage.json are resolved against the working folder,
     as `tag` recorded them, so run it from the same place in a later job."""
     started = time.monotonic()
     doc = document.read(lineage_path)
-    key = signing.load_public_key(public_key) if public_key is not None else None
-    checks: list[Check] = []
-    for record in doc["data"]:
-        found, _ = compare("data", record, str(record["id"]), [out_dir])
-        checks.extend(found)
-    model, current = doc["model"], None
+    root = project_root(os.getcwd())
+    check_record_paths(doc, lineage_path, root, allow_paths)
+    model = doc["model"]
     if model is not None:
-        found, current = compare("model", model, str(model["digest"]), [out_dir])
+        refuse_out_in_model(str(model["path"]), out_dir)
+    key = signing.load_public_key(public_key) if public_key is not None else None
+    checks = attestation.check(doc, key, lineage_path)
+    if not any(c.name == "record: data_id" for c in checks):
+        checks.extend(_data_id_check(doc, lineage_path))
+    for record in doc["data"]:
+        found, _ = compare("data", record, str(record["id"]),
+                           data_exclusions(str(record["path"]), out_dir), link_roots=[root])
+        checks.extend(found)
+    current = None
+    if model is not None:
+        found, current = compare("model", model, str(model["digest"]),
+                                 model_exclusions(str(model["path"])))
         checks.extend(found)
     checks.extend(signature_checks(model, current, key))
-    checks = unique_names(checks)  # overlapping data paths can name one file twice
+    return _verify_result(doc, lineage_path, unique_names(checks), time.monotonic() - started)
+
+
+def _verify_result(doc: Mapping[str, Any], lineage_path: str, checks: list[Check],
+                   duration: float) -> Result:
+    model = doc["model"]
     failed = [c for c in checks if c.status == "fail"]
     counts = {kind: sum(1 for c in failed if c.extra.get("change") == kind)
               for kind in ("changed", "added", "removed")}
-    sig = next((c for c in checks if c.name == "signature"), None)
     if failed:
         files = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "no file changes"
         summary = f"lineage does not hold: {files}; {len(failed)} failed check(s)"
     else:
         summary = (f"data and model match lineage recorded at {doc['created_at']}"
                    if model else f"data matches lineage recorded at {doc['created_at']}")
-    if sig is not None:
-        status: Status = sig.status
-        summary += f"; signature {status}"
+    for name in ("signature", attestation.CHECK):
+        found = next((c for c in checks if c.name == name), None)
+        if found is not None:
+            status: Status = found.status
+            summary += f"; {name} {status}"
     ids = {str(r["path"]): str(r["id"]) for r in doc["data"]}
     git = doc["git"]
     return Result(step="lineage-verify", checks=checks, summary=summary,
@@ -347,7 +496,7 @@ def verify(lineage_path: str, *, public_key: str | None, out_dir: str) -> Result
                   lineage={"path": Path(lineage_path).as_posix(), "commit": git.get("commit"),
                            "data": ids, "data_id": doc["data_id"],
                            "model_digest": model["digest"] if model else None},
-                  duration_s=time.monotonic() - started)
+                  duration_s=duration)
 
 
 def keygen(directory: str) -> Result:

@@ -69,7 +69,8 @@ def evaluate(gates: list[str], out_dir: str, candidate: Candidate, *, allow_warn
                  if gate not in SPECIAL}
     for gate in gates:
         if gate == "lineage":
-            report.checks.append(_lineage(out, candidate, allow_warn, report.version_tags))
+            report.checks.append(_lineage(out, candidate, allow_warn, report.version_tags,
+                                          public_key))
         elif gate == "signature":
             report.checks.append(_signature(candidate, public_key, report.version_tags))
         else:
@@ -160,15 +161,18 @@ def _result_gate(gate: str, path: Path, doc: Mapping[str, Any], candidate: Candi
                  extra={"gate": gate, "path": str(path), "verdict": doc["verdict"]})
 
 
-def _lineage(out: Path, candidate: Candidate, allow_warn: bool, tags: dict[str, str]) -> Check:
+def _lineage(out: Path, candidate: Candidate, allow_warn: bool, tags: dict[str, str],
+             public_key: EllipticCurvePublicKey | None = None) -> Check:
     """Commit and data IDs the model was built from, tied to this model.
 
     From `<out>/lineage.json` when the job has it (the lineage document, or
     a result document with a `lineage` section), else from the `mlci.lineage.*`
-    tags that `mlci lineage tag --run-id` put on the model's MLflow run."""
+    tags that `mlci lineage tag --run-id` put on the model's MLflow run. A
+    signed lineage document must verify (with --public-key when given): an
+    edited commit or data ID fails here, naming the field."""
     path = out / "lineage.json"
     if path.is_file():
-        facts: dict[str, Any] | None = _lineage_from_file(path)
+        facts: dict[str, Any] | None = _lineage_from_file(path, public_key)
         source = str(path)
     else:
         facts = _lineage_from_run(candidate)
@@ -180,7 +184,7 @@ def _lineage(out: Path, candidate: Candidate, allow_warn: bool, tags: dict[str, 
                         if candidate.run_id else f"{candidate.label} has no MLflow run")
                      + "; run `mlci lineage tag --data … --model … [--run-id …]` first",
                      extra={"gate": "lineage"})
-    problems: list[str] = []
+    problems: list[str] = list(facts.get("record_problems", []))
     status: Status = "pass"
     if not facts.get("commit"):
         problems.append("no commit recorded (lineage was tagged with --no-git)")
@@ -213,19 +217,23 @@ def _lineage(out: Path, candidate: Candidate, allow_warn: bool, tags: dict[str, 
                  extra={"gate": "lineage", "commit": commit or None, "data_id": data_id or None})
 
 
-def _lineage_from_file(path: Path) -> dict[str, Any]:
+def _lineage_from_file(path: Path, public_key: EllipticCurvePublicKey | None = None
+                       ) -> dict[str, Any]:
     raw = _read_json(path, "lineage")
     if raw.get("schema") == LINEAGE_FORMAT:
-        from mlci.lineage import document
+        from mlci.lineage import attestation, document
 
         doc = document.read(path)
         git = doc["git"]
         model = doc.get("model") or {}
         mlflow = doc.get("mlflow") or {}
+        signed = (attestation.check(doc, public_key, str(path))
+                  if attestation.FIELD in doc else [])
         return {"commit": git.get("commit") if git.get("recorded") else None,
                 "dirty": bool(git.get("dirty")) if git.get("recorded") else False,
                 "data_id": doc.get("data_id"), "model_digest": model.get("digest"),
-                "run_id": mlflow.get("run_id")}
+                "run_id": mlflow.get("run_id"),
+                "record_problems": [c.message for c in signed if c.status == "fail"]}
     _validate(raw, schemas.RESULT, path)
     lineage = raw.get("lineage") or {}
     subject = raw.get("subject") or {}
@@ -271,29 +279,32 @@ def _lineage_tie(facts: Mapping[str, Any], candidate: Candidate) -> tuple[bool, 
 
 def _signature(candidate: Candidate, public_key: EllipticCurvePublicKey | None,
                tags: dict[str, str]) -> Check:
-    """Verify the signature file that travels inside the registered model's files."""
-    from mlci.lineage import signing
+    """Verify the signature file that travels inside the registered model's files.
+
+    The signed file digests are compared with every file the candidate has now
+    (only `mlci.sig` left out, whatever the signature's own ignore list says),
+    and a symlink never matches a signed file, so bytes swapped behind a link
+    after signing fail here."""
+    from mlci.lineage.hashing import snapshot
+    from mlci.lineage.verifying import file_changes, model_exclusions, open_signature
 
     files = candidate.files()
-    sig = signing.read(signing.signature_path(files))
-    if sig.document is None:
-        problem = str(sig.problem).replace(str(files), candidate.label)
-        return Check("signature", "fail", f"{problem}; sign it with `mlci lineage tag --model "
-                     "DIR --key KEY` before logging it", extra={"gate": "signature"})
-    doc = sig.document
-    signer = str(doc["key_id"])
-    key = public_key if public_key is not None else signing.embedded_key(doc)
-    if key is None or not signing.is_valid(key, str(doc["model_digest"]), str(doc["signature"])):
-        which = (f"the given public key ({signing.key_id(public_key)})" if public_key is not None
-                 else "the key embedded in it")
-        return Check("signature", "fail", f"{candidate.label}: the signature does not verify "
-                     f"with {which}; the file names signer {signer}",
+    opened = open_signature(str(files), public_key)
+    signer = opened.signer or "(unknown)"
+    if opened.signed is None:
+        problem = str(opened.problem).replace(str(files), candidate.label)
+        hint = ("; sign it with `mlci lineage tag --model DIR --key KEY` before logging it"
+                if opened.missing else "")
+        return Check("signature", "fail", problem + hint,
                      extra={"gate": "signature", "key_id": signer})
-    now = candidate.digest()
-    if doc["model_digest"] != now:
-        return Check("signature", "fail", f"{candidate.label}: signs model digest "
-                     f"{doc['model_digest']}, but its files now hash to {now}: they changed "
-                     "after signing", extra={"gate": "signature", "key_id": signer})
+    current = snapshot(files, exclude=model_exclusions(str(files)))
+    changes = file_changes(opened.signed.files, current)
+    if changes:
+        listed = ", ".join(f"{c.path} {c.kind}" for c in changes[:5])
+        more = f" and {len(changes) - 5} more" if len(changes) > 5 else ""
+        return Check("signature", "fail", f"{candidate.label}: its files changed after "
+                     f"signing: {listed}{more}", extra={"gate": "signature", "key_id": signer})
+    now = current.id
     tags["mlci.model_digest"] = now
     tags["mlci.signature.key_id"] = signer
     if public_key is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -46,13 +47,43 @@ def test_key_from_pem_text_or_path_is_the_same_key(keys: Keys) -> None:
 def test_signature_verifies_with_its_key_only(keys: Keys) -> None:
     private_a, public_a = keys("a")
     _, public_b = keys("b")
-    doc = signing.sign(signing.load_private_key(str(private_a)), DIGEST, [])
-    assert signing.is_valid(signing.load_public_key(str(public_a)), DIGEST, doc["signature"])
-    assert not signing.is_valid(signing.load_public_key(str(public_b)), DIGEST,
-                                doc["signature"])
-    assert not signing.is_valid(signing.load_public_key(str(public_a)),
-                                "sha256:" + "cd" * 32, doc["signature"])
-    assert not signing.is_valid(signing.load_public_key(str(public_a)), DIGEST, "!!not b64")
+    files = {"MLmodel": "ab" * 32, "sub/w.bin": "cd" * 32}
+    doc = signing.sign_model(signing.load_private_key(str(private_a)), "model", files)
+    signed = signing.open_model(doc, signing.load_public_key(str(public_a)))
+    assert (signed.name, signed.files) == ("model", files)
+    with pytest.raises(signing.SignatureProblem, match="does not verify with key"):
+        signing.open_model(doc, signing.load_public_key(str(public_b)))
+    doc["dsseEnvelope"]["signatures"][0]["sig"] = "!!not b64"
+    with pytest.raises(signing.SignatureProblem, match="not valid base64"):
+        signing.open_model(doc, signing.load_public_key(str(public_a)))
+
+
+def test_an_edited_statement_no_longer_verifies(keys: Keys) -> None:
+    """The payload is what is signed: one changed digest breaks the signature."""
+    private, public = keys("a")
+    doc = signing.sign_model(signing.load_private_key(str(private)), "model",
+                             {"w.bin": "ab" * 32})
+    payload = base64.b64decode(doc["dsseEnvelope"]["payload"])
+    edited = payload.replace(b"ab" * 32, b"cd" * 32)
+    assert edited != payload
+    doc["dsseEnvelope"]["payload"] = base64.b64encode(edited).decode()
+    with pytest.raises(signing.SignatureProblem, match="does not verify with key"):
+        signing.open_model(doc, signing.load_public_key(str(public)))
+
+
+@pytest.mark.parametrize(("name", "problem"), [
+    ("../outside.pkl", "not a plain relative path"),
+    ("/etc/passwd", "not a plain relative path"),
+    ("a//b", "not a plain relative path"),
+    ("a/./b", "not a plain relative path"),
+])
+def test_a_signed_statement_with_a_hostile_file_name_is_refused(keys: Keys, name: str,
+                                                                problem: str) -> None:
+    private, public = keys("a")
+    doc = signing.sign_model(signing.load_private_key(str(private)), "model",
+                             {name: "ab" * 32})
+    with pytest.raises(signing.SignatureProblem, match=problem):
+        signing.open_model(doc, signing.load_public_key(str(public)))
 
 
 def _pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> str:
@@ -112,8 +143,10 @@ def test_signature_file_lives_inside_a_folder_and_beside_a_file(tmp_path: Path) 
 def test_reading_a_damaged_signature_reports_instead_of_raising(tmp_path: Path) -> None:
     path = tmp_path / "mlci.sig"
     assert signing.read(path).problem == f"{path}: missing: the model is not signed"
-    path.write_text('{"schema": "mlci/signature/v1"}')
-    assert "not an mlci signature file" in str(signing.read(path).problem)
+    path.write_text('{"mediaType": "text/plain"}')
+    assert "not a signature bundle" in str(signing.read(path).problem)
+    path.write_text('{"schema": "mlci/signature/v1", "model_digest": "sha256:00"}')
+    assert "did not sign the file list; sign the model again" in str(signing.read(path).problem)
 
 
 def test_pem_text_with_flattened_newlines_is_accepted(keys: Keys) -> None:

@@ -164,7 +164,8 @@ def test_verify_passes_when_nothing_changed(work: Path, run_tag: Tag, keys: Keys
     result = verify(public)
     assert (result.step, result.verdict) == ("lineage-verify", "pass")
     assert [c.name for c in result.checks] == [
-        "data: data/train.csv", "data: data/eval", "model: model", "signature"]
+        "record signature", "data: data/train.csv", "data: data/eval", "model: model",
+        "signature"]
 
 
 @pytest.mark.parametrize(("edit", "expected"), [
@@ -210,7 +211,7 @@ def test_signature_by_another_key_fails(work: Path, run_tag: Tag, keys: Keys) ->
     check = next(c for c in result.checks if c.name == "signature")
     assert check.status == "fail" and "does not verify with the given public key" in (
         check.message)
-    assert failed(result) == ["signature"]
+    assert failed(result) == ["record signature", "signature"]
 
 
 def test_unsigned_model_fails_when_a_public_key_is_given(work: Path, run_tag: Tag,
@@ -218,15 +219,18 @@ def test_unsigned_model_fails_when_a_public_key_is_given(work: Path, run_tag: Ta
     _, public = keys("a")
     run_tag()
     result = verify(public)
-    assert failed(result) == ["signature"]
+    assert failed(result) == ["record signature", "signature"]
     assert result.checks[-1].message == "model/mlci.sig: missing: the model is not signed"
+    assert result.checks[0].message == (
+        ".mlci/lineage.json: the lineage record is not signed, so any field of it could have "
+        "been edited; tag with --key to sign it")
 
 
 def test_public_key_without_a_recorded_model_fails(work: Path, run_tag: Tag,
                                                    keys: Keys) -> None:
     _, public = keys("a")
     run_tag(model=None)
-    assert failed(verify(public)) == ["signature"]
+    assert failed(verify(public)) == ["record signature", "signature"]
 
 
 def test_signed_model_without_a_public_key_is_only_a_warning(work: Path, run_tag: Tag,
@@ -349,8 +353,9 @@ def test_a_model_verifies_from_its_signature_alone(work: Path, run_tag: Tag, key
     key = signing.load_public_key(str(public))
     assert [(c.name, c.status) for c in signed_model_checks("model", key)] == [
         ("model: model", "pass"), ("signature", "pass")]
+    # another key: the signed file list cannot be trusted, so nothing is compared
     assert [c.status for c in signed_model_checks(
-        "model", signing.load_public_key(str(other)))] == ["pass", "fail"]
+        "model", signing.load_public_key(str(other)))] == ["fail"]
     (work / "model/model.pkl").write_bytes(b"swapped")
     assert [(c.name, c.status) for c in signed_model_checks("model", key)] == [
         ("model changed: model/model.pkl", "fail"), ("signature", "fail")]
