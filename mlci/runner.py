@@ -5,16 +5,18 @@ Steps only build a `Result`; this module is why they all behave alike in CI."""
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from mlci import junit, summary
+from mlci import junit, redact, summary
 from mlci.ci import Platform, detect
-from mlci.errors import MlciError
+from mlci.errors import InputError, MlciError
 from mlci.exitcodes import ExitCode
 from mlci.options import Common
 from mlci.result import Result, write_json
@@ -26,6 +28,9 @@ def run_step(step: str, common: Common, produce: Callable[[Platform], Result],
              outputs: Callable[[Result], dict[str, str]] | None = None) -> int:
     platform = detect()
     started = time.perf_counter()
+    ready = attempt(f"mlci {step}", platform, common.debug, lambda: ready_out(common.out))
+    if isinstance(ready, int):
+        return ready
     result = attempt(f"mlci {step}", platform, common.debug, lambda: produce(platform))
     if isinstance(result, int):
         return result
@@ -35,31 +40,77 @@ def run_step(step: str, common: Common, produce: Callable[[Platform], Result],
 
 def attempt(label: str, platform: Platform, debug: bool, work: Callable[[], T]) -> T | int:
     """`work()`, or the exit code of its failure, told in one line (a traceback only
-    with --debug). Every step goes through here, so errors look alike everywhere."""
+    with --debug). Every step goes through here, so errors look alike everywhere, and
+    every error line and annotation is masked (`mlci.redact`): error text quotes
+    MLflow, requests and git, which repeat URLs with their passwords."""
+    redact.mask_known(platform)
     try:
         return work()
     except MlciError as exc:
         if debug:
-            traceback.print_exc()
-        print(f"{label}: error: {exc}", file=sys.stderr)
+            print(redact.text(traceback.format_exc()), end="", file=sys.stderr)
+        print(redact.text(f"{label}: error: {exc}"), file=sys.stderr)
         platform.annotate("error", f"{label}: {exc}", exc.file, exc.line)
         return int(exc.exit_code)
     except Exception as exc:
-        if debug:
-            raise
+        if debug:  # the traceback, masked: a bare `raise` would print secrets unmasked
+            print(redact.text(traceback.format_exc()), end="", file=sys.stderr)
         message = f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)"
-        print(f"{label}: {message}", file=sys.stderr)
+        print(redact.text(f"{label}: {message}"), file=sys.stderr)
         platform.annotate("error", f"{label}: {message}")
         return int(ExitCode.BAD_INPUT)
 
 
+def ready_out(folder: str, *, create: bool = True) -> Path:
+    """The out folder, shown writable before a step does any work (and made, with
+    `create`): a bad --out is exit 2 naming the folder, never a traceback after the
+    work is done. Without `create`, a missing folder is judged by its nearest parent."""
+    path = Path(folder)
+    try:
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            with tempfile.TemporaryFile(dir=path):
+                pass
+        else:
+            _creatable(path)
+    except OSError as exc:
+        raise InputError(f"--out {folder}: cannot write there ({_why(exc, path)}); expected "
+                         "a folder mlci can create and write to") from None
+    return path
+
+
+def _creatable(path: Path) -> None:
+    """Raise what mkdir would, without making anything: the nearest existing parent
+    must be a folder we may write to."""
+    if path.exists():
+        raise FileExistsError(17, "File exists", str(path))
+    parent = next(p for p in path.absolute().parents if p.exists())
+    if not parent.is_dir():
+        raise NotADirectoryError(20, "Not a directory", str(path))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(13, "Permission denied", str(parent))
+
+
+def _why(exc: OSError, path: Path) -> str:
+    if isinstance(exc, FileExistsError) or (path.exists() and not path.is_dir()):
+        return "it is a file, not a folder"
+    if isinstance(exc, NotADirectoryError):
+        parent = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        return f"{parent} is a file, not a folder" if parent else "a parent is not a folder"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return exc.strerror or type(exc).__name__
+
+
 def finish(result: Result, common: Common, platform: Platform,
            extra_outputs: dict[str, str]) -> int:
+    redact.result(result)  # everything below is made from it
     out = Path(common.out)
-    path = write_json(result, out)
-    junit_path = junit.write(result, out)
-    markdown = summary.markdown(result)
-    (out / f"{result.step}.md").write_text(markdown, encoding="utf-8")
+    written = attempt(f"mlci {result.step}", platform, common.debug, lambda: _write(result, out))
+    if isinstance(written, int):
+        return written
+    path, junit_path, markdown = written
     platform.set_outputs(result.step, {"verdict": result.verdict, "result-path": str(path),
                                        "junit-path": str(junit_path), **extra_outputs}, out)
     platform.write_summary(markdown)
@@ -71,3 +122,17 @@ def finish(result: Result, common: Common, platform: Platform,
                               where.file if where else None, where.line if where else None)
     print(summary.text(result))
     return int(ExitCode.GATE_FAILED if result.verdict == "fail" else ExitCode.OK)
+
+
+def _write(result: Result, out: Path) -> tuple[Path, Path, str]:
+    """The result document, JUnit and markdown summary; a folder that fails under us
+    (full disk, removed) is exit 2 naming it, like a bad --out."""
+    try:
+        path = write_json(result, out)
+        junit_path = junit.write(result, out)
+        markdown = summary.markdown(result)
+        (out / f"{result.step}.md").write_text(markdown, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot write the results there ({_why(exc, out)})"
+                         ) from None
+    return path, junit_path, markdown

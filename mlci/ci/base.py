@@ -119,10 +119,13 @@ class Platform(ABC):
 def print_dry_run(echo: Echo, plan: list[str], body: str, limit: int) -> None:
     """What `--post --dry-run` shows: the requests that would be made, then the body.
 
-    Headers are printed with the token replaced by `***`."""
+    Headers are printed with the token replaced by `***`; every line is masked."""
+    from mlci import redact
+
+    body = redact.text(body)
     echo("dry run: nothing is sent")
     for line in plan:
-        echo(f"  {line}")
+        echo(f"  {redact.text(line)}")
     size = len(body.encode("utf-8"))
     echo(f"body ({size:,} bytes of UTF-8; the limit is {limit:,}):")
     echo("-----8<-----")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlci import redact
 from mlci.ci.base import Echo, Facts, Level, Platform, PostOutcome, Token, print_dry_run
 from mlci.errors import InputError
 
@@ -55,23 +56,24 @@ class GitHub(Platform):
             for key, value in outputs.items():
                 # The heredoc form is safe for any value, including newlines.
                 delimiter = f"ghadelimiter_{uuid.uuid4()}"
-                handle.write(f"{key}<<{delimiter}\n{value}\n{delimiter}\n")
+                handle.write(f"{key}<<{delimiter}\n{redact.text(value)}\n{delimiter}\n")
 
     def write_summary(self, markdown: str) -> None:
         path = self._get("GITHUB_STEP_SUMMARY")
         if path:
             with open(path, "a", encoding="utf-8") as handle:
-                handle.write(markdown.rstrip("\n") + "\n")
+                handle.write(redact.text(markdown).rstrip("\n") + "\n")
 
     def annotate(self, level: Level, message: str, file: str | None = None,
                  line: int | None = None) -> None:
         props = []
         if file:
-            props.append(f"file={_escape_property(file)}")
+            props.append(f"file={_escape_property(redact.text(file))}")
         if line:
             props.append(f"line={line}")
         sep = " " if props else ""
-        print(f"::{level}{sep}{','.join(props)}::{_escape_data(message)}", flush=True)
+        print(f"::{level}{sep}{','.join(props)}::{_escape_data(redact.text(message))}",
+              flush=True)
 
     def mask(self, secret: str) -> None:
         for part in secret.splitlines():

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlci import redact
 from mlci.ci.base import Echo, Facts, Platform, PostOutcome, Token, print_dry_run
 from mlci.errors import InputError
 
@@ -28,7 +29,8 @@ def dotenv_key(step: str, key: str) -> str:
 def write_dotenv(step: str, outputs: Mapping[str, str], out_dir: Path) -> None:
     """`<out>/<step>.env`, what GitLab's `artifacts: reports: dotenv:` reads (one-line values)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    lines = [f"{dotenv_key(step, k)}={' '.join(v.splitlines())}" for k, v in outputs.items()]
+    lines = [f"{dotenv_key(step, k)}={' '.join(redact.text(v).splitlines())}"
+             for k, v in outputs.items()]
     (out_dir / f"{step}.env").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -15,14 +15,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from mlci import summary
+from mlci import redact, summary
 from mlci.ci import Platform, detect
 from mlci.ci.base import PostOutcome, Token
 from mlci.exitcodes import ExitCode
 from mlci.options import Common
 from mlci.report import charts, documents, render, size
 from mlci.result import Check, Result, Status, write_json
-from mlci.runner import attempt
+from mlci.runner import attempt, ready_out
 from mlci.summary import ICONS
 
 REPORT_FILE = "report.md"
@@ -44,12 +44,17 @@ def report_step(common: Common, *, post: bool, dry_run: bool, report_id: str | N
     token = platform.token() if (post or dry_run) else None
     if token is not None and not dry_run:
         platform.mask(token.value)
+    ready = attempt("mlci report", platform, common.debug,
+                    lambda: ready_out(common.out, create=False))
+    if isinstance(ready, int):
+        return ready
     result = attempt("mlci report", platform, common.debug, lambda: _report(
         platform, common, post=post or dry_run, dry_run=dry_run, report_id=report_id,
         token=token))
     if isinstance(result, int):
         return result
     result.duration_s = time.perf_counter() - started
+    redact.result(result)
     out = Path(common.out)
     path = write_json(result, out)
     platform.set_outputs("report", {
