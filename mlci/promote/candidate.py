@@ -4,7 +4,12 @@ Gates must be able to say "this pass was earned by this model", so the
 candidate knows every name the model goes by (the URI given, its registered
 source, `runs:/<run>/…`, `models:/<name>/<version>`) and, when a gate needs
 it, the digest of its files, computed exactly as `mlci lineage tag` computes
-a model digest (the signature file excluded), so the two can be compared."""
+a model digest (the signature file excluded), so the two can be compared.
+
+A model folder is different: its path says nothing (retraining in place keeps
+the path and changes the bytes). So the folder is first copied, the gates
+judge the copy, the registry receives the copy, and an earlier version is
+reused only if its files digest (every file, mlci.sig included) is the copy's."""
 
 from __future__ import annotations
 
@@ -41,6 +46,12 @@ class Candidate:
     _files: Path | None = None
     _digest: str | None = None
     _tmp: list[str] = field(default_factory=list)
+    files_digest: str | None = None  # a folder's: every file, mlci.sig included
+
+    @property
+    def is_folder(self) -> bool:
+        """A model folder on this machine, to be copied into the registry."""
+        return self.files_digest is not None
 
     @property
     def label(self) -> str:
@@ -81,8 +92,9 @@ class Candidate:
 
     def refers_to(self, ref: str) -> tuple[bool, str]:
         """Does a result document's `subject.model` name this model? And why (not)."""
-        names = {n for n in (self.uri, *((self.version.source, self.version.uri)
-                                         if self.version else ())) if n}
+        names = {n for n in ((None if self.is_folder else self.uri),
+                             *((self.version.source, self.version.uri) if self.version else ()))
+                 if n}
         if ref in names:
             return True, f"judged {ref}, the model being promoted"
         runs = parse_runs_uri(ref)
@@ -100,12 +112,12 @@ class Candidate:
             now = f"v{held}" if held is not None else "nothing"
             return same, (f"judged {ref}, which now points at {now}"
                           + ("" if same else f", not {self.label}"))
-        if not _SCHEME.match(ref) and os.path.exists(ref):
-            theirs, ours = digest_of(Path(ref)), self.digest()
-            same = theirs == ours
-            return same, (f"judged the folder {ref} ({theirs[:19]}…), which "
-                          + ("has the same files as" if same else "differs from")
-                          + f" {self.label} ({ours[:19]}…)")
+        if not _SCHEME.match(ref) and (os.path.exists(ref) or ref == self.uri):
+            # What the folder holds now is not what the step judged then (retrained in
+            # place?): only the digest the step recorded can tie its result to a model.
+            return False, (f"judged the folder {ref}, but records no model_digest, so which "
+                           f"files it judged is unknown (a folder is identified by its "
+                           f"content, not its path): rerun the step with --model {ref}")
         return False, (f"judged {ref}, which cannot be tied to {self.label} (not its URI, run, "
                        "version or files)")
 
@@ -165,14 +177,48 @@ def resolve(registry: Registry, name: str, model: str | None, version: int | Non
                              f"{registry.display} (never registered, or deleted)")
         return Candidate(registry, name, None, info, info.run_id)
     assert model is not None
-    if not _SCHEME.match(model) and not os.path.exists(model):
-        raise InputError(f"--model {model}: no such model folder, and not a URI such as "
-                         "runs:/<run-id>/model or models:/<name>/<version>")
+    if not _SCHEME.match(model):
+        return _folder(registry, name, model)
     runs = parse_runs_uri(model)
     run_id = runs[0] if runs else None
     existing = _registered_from(registry, name, model, run_id)
     return Candidate(registry, name, model, existing, run_id or (existing.run_id if existing
                                                                  else None))
+
+
+def _folder(registry: Registry, name: str, folder: str) -> Candidate:
+    """A private copy of the folder (what the gates judge and the registry receives, so a
+    write to the folder meanwhile changes neither), and the version holding exactly its
+    files, if one exists."""
+    from mlci.lineage.hashing import snapshot
+
+    source = Path(folder)
+    if not source.is_dir():
+        raise InputError(f"--model {folder}: " + (
+            "a file, not a model folder (expected an MLflow model folder with an MLmodel file)"
+            if source.exists() else "no such model folder, and not a URI such as "
+            "runs:/<run-id>/model or models:/<name>/<version>"))
+    links = [p.relative_to(source) for p in sorted(source.rglob("*")) if p.is_symlink()]
+    if links:
+        raise InputError(f"--model {folder}: {links[0]} is a symbolic link; a registry "
+                         "stores files, not links: put the file itself in its place")
+    copy = Path(tempfile.mkdtemp(prefix="mlci-model-"))
+    try:
+        shutil.copytree(source, copy / "model")
+    except OSError as exc:
+        shutil.rmtree(copy, ignore_errors=True)
+        raise InputError(f"--model {folder}: cannot read the folder ({exc})") from exc
+    files = copy / "model"
+    content = snapshot(files).id
+    candidate = Candidate(registry, name, folder, None, None, _files=files,
+                          _tmp=[str(copy)], files_digest=content)
+    candidate._digest = digest_of(files)
+    matches = registry.versions_by_files(name, content) if registry.model(name) else []
+    if matches:
+        candidate.version = min(matches, key=lambda v: v.version)
+        candidate.run_id = candidate.version.run_id
+        candidate._files, candidate._digest = None, None  # judge the registered files
+    return candidate
 
 
 def _registered_from(registry: Registry, name: str, uri: str, run_id: str | None

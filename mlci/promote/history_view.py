@@ -42,7 +42,7 @@ def history_step(common: Common, options: HistoryOptions, stdout: TextIO | None 
         section = shared.registry_section(common)
         name = shared.model_name(options.name, section)
         alias = check_alias(options.alias)
-        registry = shared.open_registry(common, options.registry, section)
+        registry = shared.open_registry(common, options.registry, section, "mlci history")
         if options.repair:
             for line in repair(registry, name, alias):
                 print(line, file=out)

@@ -15,8 +15,11 @@ The steps, for promote and rollback alike:
 A registry failure after step 4 is reconciled: if the history entry landed
 after all, the move stands; if the alias moved without its entry, the alias
 is put back; if the registry cannot even be read, the ticket with the intent
-stays behind and the error says to run `mlci history --repair`. Nothing is
-reported as done unless the final read-back shows it done."""
+stays behind, and the next run that queues for the alias (this job's re-run at
+once, any other run once the ticket is found dead) completes the move from it.
+Nothing is reported as done unless the final read-back shows it done, and a
+ticket that could not be removed afterwards is reported (exit 3), not
+swallowed."""
 
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ class Plan:
 
     entry: hist.Entry
     notes: list[str] = field(default_factory=list)
+    why: str | None = None  # how the target was chosen, told in the outcome's message
 
     @property
     def from_version(self) -> int | None:
@@ -59,13 +63,18 @@ class Outcome:
     to_version: int | None = None
     entry: hist.Entry | None = None
     notes: list[str] = field(default_factory=list)
+    # The registry failed after the outcome was settled (the queue ticket could not be
+    # removed): the step reports it and exits 3, though the outcome stands.
+    service_error: str | None = None
 
     @property
     def changed(self) -> bool:
         return self.status == "moved"
 
 
-Decide = Callable[[ModelState, hist.History], "Plan | Outcome"]
+# The decision sees the state read under the lock, its history, and the dead tickets
+# the queue reclaimed on the way in (a re-run finds its own earlier attempt there).
+Decide = Callable[[ModelState, hist.History, "list[lock_module.Reclaimed]"], "Plan | Outcome"]
 
 
 def holder_of(state: ModelState | None, alias: str, version: int | None) -> str:
@@ -88,43 +97,60 @@ def move(registry: Registry, name: str, alias: str, owner: Mapping[str, str | No
          decide: Decide, wait_s: float) -> Outcome:
     """Run the protocol; `decide` sees the state under the lock and plans the move."""
     queue = lock_module.AliasLock(registry, name, alias, owner, wait_s)
-    keep_ticket = False  # True when the ticket's intent is the only record for repair
     try:
-        try:
-            queue.acquire()
-            state = registry.require_model(name)
-            history = hist.read(state.tags, alias)
-            decision = decide(state, history)
-            if isinstance(decision, Outcome):
-                return decision
-            plan = decision
-            plan.entry.seq = history.next_seq()
-            entry_key = plan.entry.key(alias)
-            queue.record_intent({"entry": json.loads(plan.entry.to_json()), "key": entry_key})
-        except lock_module.LockTimeout as exc:
-            return Outcome("lost", f"not moved: {exc}; nothing changed. Serialize moves of "
-                           f"this alias in CI, or run `mlci history --name {name} --alias "
-                           f"{alias} --repair` if those runs are no longer running")
-        except ServiceError as exc:
-            raise ServiceError(f"{exc}; nothing changed") from exc
-        notes = list(plan.notes)
-        notes += [f"ignored a queue ticket older than {lock_module.STALE_AFTER_S:.0f}s: "
-                  f"{t.describe()}" for t in queue.ignored]
-        try:
-            outcome = _write(registry, name, alias, plan, entry_key)
-        except ServiceError as exc:
-            try:
-                outcome = _reconcile(registry, name, alias, plan, entry_key, exc)
-            except _Unreconciled:
-                keep_ticket = True
-                raise
-        outcome.notes = notes + outcome.notes
-        return outcome
-    finally:
-        if not keep_ticket:
-            # A leftover ticket is ignored once stale, or removed by repair.
-            with contextlib.suppress(ServiceError):
-                queue.release(CLEANUP_POLICY)
+        outcome = _locked(registry, name, alias, queue, decide)
+    except _Unreconciled:
+        queue.abandon()  # the ticket's intent is what completes the move later
+        raise
+    except BaseException:
+        # Already reported (exit 3 or an internal error); a ticket left behind is
+        # reclaimed by the next run, so failing to remove it adds nothing worth saying.
+        with contextlib.suppress(ServiceError):
+            queue.release(CLEANUP_POLICY)
+        raise
+    try:
+        queue.release(CLEANUP_POLICY)
+    except ServiceError as exc:
+        outcome.service_error = (
+            f"{exc}. {outcome.message}: that stands, but this run's queue ticket is left in "
+            f"the registry; the next move of {alias} removes it (at once when it is this "
+            "job's re-run)")
+    return outcome
+
+
+def _locked(registry: Registry, name: str, alias: str, queue: lock_module.AliasLock,
+            decide: Decide) -> Outcome:
+    try:
+        queue.acquire()
+        state = registry.require_model(name)
+        history = hist.read(state.tags, alias)
+        decision = decide(state, history, queue.reclaimed)
+        if isinstance(decision, Outcome):
+            decision.notes = _reclaim_notes(queue) + decision.notes
+            return decision
+        plan = decision
+        plan.entry.seq = history.next_seq()
+        entry_key = plan.entry.key(alias)
+        queue.record_intent({"entry": json.loads(plan.entry.to_json()), "key": entry_key})
+    except lock_module.LockTimeout as exc:
+        return Outcome("lost", f"not moved: {exc}; nothing changed. Serialize moves of "
+                       f"this alias in CI; a run that died leaves a ticket that is "
+                       f"reclaimed after {lock_module.LEASE_S:.0f}s of silence (or run "
+                       f"`mlci history --name {name} --alias {alias} --repair`)",
+                       notes=_reclaim_notes(queue))
+    except ServiceError as exc:
+        raise ServiceError(f"{exc}; {alias} and its history were not changed") from exc
+    notes = list(plan.notes) + _reclaim_notes(queue)
+    try:
+        outcome = _write(registry, name, alias, plan, entry_key)
+    except ServiceError as exc:
+        outcome = _reconcile(registry, name, alias, plan, entry_key, exc)
+    outcome.notes = notes + outcome.notes
+    return outcome
+
+
+def _reclaim_notes(queue: lock_module.AliasLock) -> list[str]:
+    return [reclaimed.describe() for reclaimed in queue.reclaimed]
 
 
 def _write(registry: Registry, name: str, alias: str, plan: Plan, entry_key: str) -> Outcome:
@@ -153,7 +179,8 @@ def _write(registry: Registry, name: str, alias: str, plan: Plan, entry_key: str
                 notes.append(f"could not prune old history entry {key}; the next move will")
                 break
     start = f"v{plan.from_version}" if plan.from_version is not None else "(none)"
-    return Outcome("moved", f"{alias}: {start} → v{plan.to_version}", plan.from_version,
+    why = f" ({plan.why})" if plan.why else ""
+    return Outcome("moved", f"{alias}: {start} → v{plan.to_version}{why}", plan.from_version,
                    plan.to_version, entry=plan.entry, notes=notes)
 
 
@@ -189,7 +216,8 @@ def _reconcile(registry: Registry, name: str, alias: str, plan: Plan, entry_key:
             undone = ""
     except ServiceError:
         raise _Unreconciled(
-            f"{error}. {alias} may now hold v{plan.to_version} without a history entry; "
-            f"the planned entry is kept in the registry: when it answers again, run "
-            f"`{repair}`") from error
+            f"{error}. {alias} may now hold v{plan.to_version} without its history entry; "
+            f"the planned entry is kept in this run's queue ticket, and the next promote "
+            f"or rollback of {alias} completes it (at once when it is this job's re-run; "
+            f"`{repair}` does it by hand)") from error
     raise ServiceError(f"{error}{undone}; nothing changed") from error

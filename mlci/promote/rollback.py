@@ -2,14 +2,15 @@
 
 The kill-switch step runs under `if: failure()`, which also fires when the
 promote step itself failed or lost a race; a rollback must then undo nothing
-that this run did not do. So, when the out folder holds this job's
-`promote.json` for the same alias, rollback undoes exactly that move (and
-does nothing if it moved nothing, or refuses if someone promoted since).
-Without it, the alias goes back to the previous version in its history:
-a stack where rollbacks pop, so a second rollback for the same failure is a
-no-op and a rollback for a later failure goes one further back, never
-forward. `--to-version N` names the target explicitly; it must have held the
-alias and still exist."""
+that this run did not do. So, when the out folder holds `promote.json` for
+the same alias written by this same CI run, rollback undoes exactly that move
+(and does nothing if it moved nothing, or refuses if someone promoted since).
+Without one (a laptop, a manual kill switch, an old out folder from another
+run), the alias goes back one step in its history: a stack where rollbacks
+pop, so a second rollback for the same failure is a no-op and a rollback for
+a later failure goes one further back, never forward; the result says which
+move it undid. `--to-version N` names the target explicitly; it must have
+held the alias and still exist."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from mlci.errors import InputError
 from mlci.options import Common
 from mlci.promote import protocol, shared
 from mlci.registry import history as hist
+from mlci.registry import lock
 from mlci.registry.client import ModelState, Registry, check_alias
 from mlci.result import Check, Result
 from mlci.runner import run_step
@@ -40,13 +42,18 @@ class RollbackOptions:
 
 
 def rollback_step(common: Common, options: RollbackOptions) -> int:
+    produced: list[Result] = []
+
     def produce(platform: Platform) -> Result:
-        return rollback(common, options, platform)
+        result = rollback(common, options, platform)
+        produced.append(result)
+        return result
 
     def outputs(result: Result) -> dict[str, str]:
         return dict(result.extra.get("outputs", {}))
 
-    return run_step("rollback", common, produce, outputs)
+    code = run_step("rollback", common, produce, outputs)
+    return shared.service_exit("mlci rollback", code, produced)
 
 
 def rollback(common: Common, options: RollbackOptions, platform: Platform) -> Result:
@@ -59,16 +66,18 @@ def rollback(common: Common, options: RollbackOptions, platform: Platform) -> Re
                          "1234\" (it is recorded in the alias history)")
     if options.wait < 0:
         raise InputError(f"--wait {options.wait}: expected seconds >= 0")
-    registry = shared.open_registry(common, options.registry, section)
+    registry = shared.open_registry(common, options.registry, section, "mlci rollback")
     state = registry.require_model(name)
     history = hist.read(state.tags, alias)
     if options.to_version is not None:
         _check_target(registry, name, alias, options.to_version, history)
     facts = platform.facts()
-    job = shared.previous_promote(common.out, name, alias)
+    job, set_aside = shared.previous_promote(common.out, name, alias)
     outcome = protocol.move(registry, name, alias, shared.owner(facts),
                             _decide(registry, name, alias, options, reason, facts, job),
                             options.wait)
+    if set_aside is not None and job is None and options.to_version is None:
+        outcome.message += f"; {set_aside}"
     checks: list[Check] = shared.outcome_checks("rollback", outcome)
     summary = {"moved": f"rolled {alias} back to v{outcome.to_version}",
                "noop": f"nothing to roll back for {alias}",
@@ -80,11 +89,13 @@ def rollback(common: Common, options: RollbackOptions, platform: Platform) -> Re
     subject = {"model": f"models:/{name}/{current}"} if current is not None else {}
     outputs = {"version": shared.version_text(current),
                "previous-version": shared.version_text(outcome.from_version)}
-    return Result(step="rollback", checks=checks, summary=summary, subject=subject,
-                  extra={"registry": registry.display, "name": name, "alias": alias,
-                         "version": current, "previous_version": outcome.from_version,
-                         "changed": outcome.changed, "outcome": outcome.status,
-                         "reason": reason, "outputs": outputs})
+    extra: dict[str, Any] = {"registry": registry.display, "name": name, "alias": alias,
+                             "version": current, "previous_version": outcome.from_version,
+                             "changed": outcome.changed, "outcome": outcome.status,
+                             "reason": reason, "outputs": outputs}
+    if outcome.service_error:
+        extra["service_error"] = outcome.service_error
+    return Result(step="rollback", checks=checks, summary=summary, subject=subject, extra=extra)
 
 
 def _check_target(registry: Registry, name: str, alias: str, version: int,
@@ -102,32 +113,24 @@ def _check_target(registry: Registry, name: str, alias: str, version: int,
 
 def _decide(registry: Registry, name: str, alias: str, options: RollbackOptions, reason: str,
             facts: Facts, job: dict[str, Any] | None) -> protocol.Decide:
-    def decide(state: ModelState, history: hist.History) -> protocol.Plan | protocol.Outcome:
+    def decide(state: ModelState, history: hist.History,
+               reclaimed: list[lock.Reclaimed]) -> protocol.Plan | protocol.Outcome:
         current = state.aliases.get(alias)
         head = history.head
+        if current is not None:
+            finished = shared.own_move(reclaimed, alias, "rollback", current)
+            if finished is not None and finished.entry is not None \
+                    and finished.entry.reason == reason:
+                return finished
         if (head is not None and head.action == "rollback" and head.reason == reason
                 and head.run_url == facts.get("run_url") and current == head.to_version):
             return protocol.Outcome("noop", f"{alias} was already rolled back to "
                                     f"v{current} for this reason ({head.describe()})",
                                     current, current)
-        target = options.to_version
-        if target is None and job is not None:
-            found = _undo_this_job(alias, current, history, job)
-            if isinstance(found, protocol.Outcome):
-                return found
-            target = found
-        elif target is None:
-            if not history.consistent_with(current):
-                return protocol.Outcome(
-                    "refused", f"{shared.mismatch(alias, current, history)}; the previous "
-                    "version is ambiguous: pass --to-version N", current, None)
-            stack = history.stack()
-            if len(stack) < 2:
-                return protocol.Outcome(
-                    "refused", f"{alias} has no earlier version in its history to go back "
-                    f"to (held: {', '.join(f'v{v}' for v in stack) or 'nothing'})",
-                    current, None)
-            target = stack[-2]
+        found = _target(alias, current, history, options, job)
+        if isinstance(found, protocol.Outcome):
+            return found
+        target, why = found
         if current == target:
             return protocol.Outcome("noop", f"{alias} already holds v{target}; nothing to do",
                                     current, target)
@@ -135,9 +138,34 @@ def _decide(registry: Registry, name: str, alias: str, options: RollbackOptions,
             return protocol.Outcome(
                 "refused", f"the version to go back to, v{target}, was deleted; pass "
                 "--to-version N with a version that still exists", current, target)
-        return protocol.Plan(shared.entry_for("rollback", current, target, facts, [], reason))
+        entry = shared.entry_for("rollback", current, target, facts, [], reason)
+        return protocol.Plan(entry, why=why)
 
     return decide
+
+
+def _target(alias: str, current: int | None, history: hist.History, options: RollbackOptions,
+            job: dict[str, Any] | None) -> tuple[int, str | None] | protocol.Outcome:
+    """The version to go back to, and how it was chosen (for the message)."""
+    if options.to_version is not None:
+        return options.to_version, f"--to-version {options.to_version}"
+    if job is not None:
+        found = _undo_this_job(alias, current, history, job)
+        if isinstance(found, protocol.Outcome):
+            return found
+        return found, f"undoes this run's promotion of v{current}"
+    if not history.consistent_with(current):
+        return protocol.Outcome(
+            "refused", f"{shared.mismatch(alias, current, history)}; the previous "
+            "version is ambiguous: pass --to-version N", current, None)
+    stack = history.stack()
+    if len(stack) < 2:
+        return protocol.Outcome(
+            "refused", f"{alias} has no earlier version in its history to go back "
+            f"to (held: {', '.join(f'v{v}' for v in stack) or 'nothing'})", current, None)
+    undone = next((e for e in reversed(history.entries) if e.to_version == stack[-1]), None)
+    what = f": undoes {undone.describe()}" if undone is not None else ""
+    return stack[-2], f"one step back in {alias}'s history{what}"
 
 
 def _undo_this_job(alias: str, current: int | None, history: hist.History,

@@ -15,9 +15,17 @@ from mlci.errors import InputError
 from mlci.options import Common
 from mlci.promote import candidate as candidate_module
 from mlci.promote import gates as gates_module
-from mlci.promote import protocol, shared
+from mlci.promote import identity, protocol, shared
 from mlci.registry import history as hist
-from mlci.registry.client import SOURCE_TAG, ModelState, Registry, check_alias
+from mlci.registry import lock
+from mlci.registry.client import (
+    DIGEST_TAG,
+    FILES_TAG,
+    SOURCE_TAG,
+    ModelState,
+    Registry,
+    check_alias,
+)
 from mlci.result import Check, Result
 from mlci.runner import run_step
 
@@ -40,13 +48,18 @@ class PromoteOptions:
 
 
 def promote_step(common: Common, options: PromoteOptions) -> int:
+    produced: list[Result] = []
+
     def produce(platform: Platform) -> Result:
-        return promote(common, options, platform)
+        result = promote(common, options, platform)
+        produced.append(result)
+        return result
 
     def outputs(result: Result) -> dict[str, str]:
         return dict(result.extra.get("outputs", {}))
 
-    return run_step("promote", common, produce, outputs)
+    code = run_step("promote", common, produce, outputs)
+    return shared.service_exit("mlci promote", code, produced)
 
 
 def promote(common: Common, options: PromoteOptions, platform: Platform) -> Result:
@@ -61,44 +74,94 @@ def promote(common: Common, options: PromoteOptions, platform: Platform) -> Resu
         from mlci.lineage.signing import load_public_key
 
         public_key = load_public_key(options.public_key)
-    registry = shared.open_registry(common, options.registry, section)
-    facts = platform.facts()
+    registry = shared.open_registry(common, options.registry, section, "mlci promote")
     candidate = candidate_module.resolve(registry, name, options.model, options.version)
     try:
-        report = gates_module.evaluate(gates, common.out, candidate,
-                                       allow_warn=options.allow_warn, public_key=public_key)
-        failed = [c.name for c in report.checks if c.status == "fail"]
-        if failed:
-            check = Check("alias", "skip", f"{alias} not moved: {len(failed)} gate(s) failed "
-                          f"({', '.join(failed)}); nothing in the registry was changed")
-            known = candidate.version.version if candidate.version is not None else None
-            return _result(name, alias, candidate, registry, [*report.checks, check],
-                           known, _alias_now(registry, name, alias), changed=False,
-                           summary=f"not promoted: gate(s) {', '.join(failed)} failed")
-        known = candidate.version.version if candidate.version is not None else None
-        early = _refuse_early(registry, name, alias, known, options.force)
-        if early is not None:
-            outcome, target = early, known
-            return _finish(name, alias, candidate, registry, report.checks, gates, outcome,
-                           target)
-        if candidate.version is None:
-            assert candidate.uri is not None
-            info = registry.register(name, candidate.uri, {SOURCE_TAG: candidate.uri})
-            candidate.version = info
-            candidate.run_id = candidate.run_id or info.run_id
-        target = candidate.version.version
-        tags = dict(report.version_tags)
-        if candidate.known_digest is not None:
-            tags.setdefault("mlci.model_digest", candidate.known_digest)
-        if tags:
-            registry.set_version_tags(name, target, tags)
-        passed = [c.name for c in report.checks]
-        outcome = _quick_noop(registry, name, alias, target) or protocol.move(
-            registry, name, alias, shared.owner(facts),
-            _decide(alias, target, facts, passed, options), options.wait)
+        return _promote(common, options, platform, registry, candidate, (name, alias), gates,
+                        public_key)
     finally:
         candidate.cleanup()
-    return _finish(name, alias, candidate, registry, report.checks, gates, outcome, target)
+
+
+def _promote(common: Common, options: PromoteOptions, platform: Platform, registry: Registry,
+             candidate: candidate_module.Candidate, what: tuple[str, str], gates: list[str],
+             public_key: Any) -> Result:
+    """Judge, then (only if every gate held) register, tag and move."""
+    name, alias = what
+    report = gates_module.evaluate(gates, common.out, candidate,
+                                   allow_warn=options.allow_warn, public_key=public_key)
+    tags, guard = _version_tags(candidate, report.version_tags)
+    checks = [*report.checks, *([guard] if guard is not None else [])]
+    failed = [c.name for c in checks if c.status == "fail"]
+    known = candidate.version.version if candidate.version is not None else None
+    if failed:
+        check = Check("alias", "skip", f"{alias} not moved: {len(failed)} gate(s) failed "
+                      f"({', '.join(failed)}); nothing in the registry was changed")
+        return _result(name, alias, candidate, registry, [*checks, check], known,
+                       _alias_now(registry, name, alias), changed=False,
+                       summary=f"not promoted: gate(s) {', '.join(failed)} failed")
+    early = _refuse_early(registry, name, alias, known, options.force)
+    if early is not None:
+        return _finish(name, alias, candidate, registry, checks, gates, early, known)
+    notes: list[str] = []
+    if candidate.version is None:
+        notes = _register(registry, name, candidate)
+        tags, _ = _version_tags(candidate, report.version_tags)
+    assert candidate.version is not None
+    target = candidate.version.version
+    if tags:
+        registry.set_version_tags(name, target, tags)
+    facts = platform.facts()
+    outcome = _quick_noop(registry, name, alias, target) or protocol.move(
+        registry, name, alias, shared.owner(facts),
+        _decide(alias, target, facts, [c.name for c in report.checks], options), options.wait)
+    outcome.notes = notes + outcome.notes
+    return _finish(name, alias, candidate, registry, checks, gates, outcome, target)
+
+
+def _register(registry: Registry, name: str, candidate: candidate_module.Candidate
+              ) -> list[str]:
+    """Register the candidate: a folder as a copy of its files (tagged with both digests
+    from the start, so no later write has to set them), a URI from where it is."""
+    if not candidate.is_folder:
+        assert candidate.uri is not None
+        candidate.version = registry.register(name, candidate.uri, {SOURCE_TAG: candidate.uri})
+        candidate.run_id = candidate.run_id or candidate.version.run_id
+        return []
+    assert candidate.files_digest is not None and candidate.uri is not None
+    ours = registry.register_folder(name, candidate.files(), candidate.uri, {
+        DIGEST_TAG: candidate.digest(), FILES_TAG: candidate.files_digest})
+    candidate.version = ours
+    same = registry.versions_by_files(name, candidate.files_digest)
+    first = min(same, key=lambda v: v.version) if same else ours
+    if first.version >= ours.version:
+        return []
+    # Another run registered the same files at the same moment: both use the older one.
+    candidate.version = first
+    return [f"v{ours.version} was registered with the same files as v{first.version} (by "
+            f"another run at the same moment); promoting v{first.version}"]
+
+
+def _version_tags(candidate: candidate_module.Candidate, found: dict[str, str]
+                  ) -> tuple[dict[str, str], Check | None]:
+    """The facts to tag the version with, minus those it already has. The digest tag is
+    written once per version and never again: a version whose files no longer hash to
+    it (registered from a folder that was rewritten later, or edited) fails closed."""
+    tags = dict(found)
+    if candidate.known_digest is not None:
+        tags[DIGEST_TAG] = candidate.known_digest
+    version = candidate.version
+    if version is None:
+        return tags, None
+    recorded, ours = version.tags.get(DIGEST_TAG), tags.get(DIGEST_TAG)
+    if recorded and ours and recorded != ours:
+        return {}, Check("digest", "fail", f"{candidate.label}: its files hash to {ours}, but "
+                         f"the version was recorded as {recorded} ({DIGEST_TAG}): its files "
+                         "changed after registration (registered from a folder that was "
+                         "rewritten since?) or the tag was edited; register the model again "
+                         "and promote the new version", extra={"gate": "digest"})
+    return {k: v for k, v in tags.items()
+            if version.tags.get(k) != v and not (k == DIGEST_TAG and recorded)}, None
 
 
 def _finish(name: str, alias: str, candidate: candidate_module.Candidate, registry: Registry,
@@ -114,16 +177,17 @@ def _finish(name: str, alias: str, candidate: candidate_module.Candidate, regist
                "noop": f"{alias} already holds {name} {label}",
                "refused": f"not promoted: {alias} was moved outside mlci",
                "lost": f"not promoted: lost a race for {alias}"}[outcome.status]
-    return _result(name, alias, candidate, registry, checks, target, outcome.from_version,
-                   changed=outcome.changed, summary=summary, status=outcome.status)
+    result = _result(name, alias, candidate, registry, checks, target, outcome.from_version,
+                     changed=outcome.changed, summary=summary, status=outcome.status)
+    if outcome.service_error:
+        result.extra["service_error"] = outcome.service_error
+    return result
 
 
 def _refuse_early(registry: Registry, name: str, alias: str, target: int | None, force: bool
                   ) -> protocol.Outcome | None:
     """An alias moved outside mlci is refused before a new version is registered, so the
     refusal changes nothing at all (the protocol checks again under the queue)."""
-    from mlci.registry import lock
-
     state = None if force else registry.model(name)
     if state is None or (target is not None and state.aliases.get(alias) == target):
         return None
@@ -133,20 +197,10 @@ def _refuse_early(registry: Registry, name: str, alias: str, target: int | None,
 
 
 def _refusal(state: ModelState, alias: str) -> protocol.Outcome | None:
-    from mlci.registry import lock
-
     history = hist.read(state.tags, alias)
     current = state.aliases.get(alias)
     if history.consistent_with(current):
         return None
-    for ticket in lock.read_tickets(state.tags, alias):
-        intent = (ticket.intent or {}).get("entry") or {}
-        if current is not None and intent.get("to_version") == current:
-            return protocol.Outcome(
-                "refused", f"{alias} holds v{current} from an mlci move that was interrupted "
-                f"before its history entry was written ({ticket.describe()}): run `mlci "
-                f"history --name {state.name} --alias {alias} --repair` to record it",
-                current, None)
     return protocol.Outcome(
         "refused", f"{shared.mismatch(alias, current, history)}: find out who moved it, then "
         f"pass --force to promote from the current state (or record it with `mlci history "
@@ -161,8 +215,6 @@ def _alias_now(registry: Registry, name: str, alias: str) -> int | None:
 def _quick_noop(registry: Registry, name: str, alias: str, target: int
                 ) -> protocol.Outcome | None:
     """A re-run that changes nothing writes nothing, not even a queue ticket."""
-    from mlci.registry import lock
-
     state = registry.model(name)
     if state is None or state.aliases.get(alias) != target:
         return None
@@ -175,9 +227,13 @@ def _quick_noop(registry: Registry, name: str, alias: str, target: int
 
 def _decide(alias: str, target: int, facts: Any, gates: list[str],
             options: PromoteOptions) -> protocol.Decide:
-    def decide(state: ModelState, history: hist.History) -> protocol.Plan | protocol.Outcome:
+    def decide(state: ModelState, history: hist.History,
+               reclaimed: list[lock.Reclaimed]) -> protocol.Plan | protocol.Outcome:
         current = state.aliases.get(alias)
         if current == target:
+            finished = shared.own_move(reclaimed, alias, "promote", target)
+            if finished is not None:
+                return finished
             unrecorded = ("" if history.consistent_with(current) else
                           "; its history does not record this: run `mlci history --repair`")
             return protocol.Outcome("noop", f"{alias} already holds v{target}; nothing to do"
@@ -217,4 +273,4 @@ def _result(name: str, alias: str, candidate: candidate_module.Candidate, regist
     return Result(step="promote", checks=checks, summary=summary, subject=subject,
                   extra={"registry": registry.display, "name": name, "alias": alias,
                          "version": version, "previous_version": previous, "changed": changed,
-                         "outcome": status, "outputs": outputs})
+                         "outcome": status, "run": identity.run(), "outputs": outputs})

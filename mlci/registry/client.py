@@ -2,11 +2,17 @@
 failing with a message that names the registry and what was being done.
 
 Which registry: `--registry`, else the config's `registry.uri`, else
-`MLFLOW_TRACKING_URI`, else a SQLite file in the out folder, so a laptop run
-works with nothing configured and CI points at a shared server. One URI serves
-as both tracking and registry URI: registering `runs:/…` needs the run's
-tracking server, and a registry apart from it would be a second thing to
-configure for no gain."""
+`MLFLOW_TRACKING_URI`, else the embedded SQLite file `.mlci/registry.db` in the
+project (the folder of mlci.yml, else the current folder), so a laptop run
+works with nothing configured, every out folder of the project shares one
+registry, and CI points at a shared server. One URI serves as both tracking
+and registry URI: registering `runs:/…` needs the run's tracking server, and a
+registry apart from it would be a second thing to configure for no gain.
+
+A model folder is registered by copying its files into the registry's own
+artifact store (an MLflow logged model), never by pointing a version at the
+folder: a version registered from a path would serve whatever bytes the path
+holds later."""
 
 from __future__ import annotations
 
@@ -25,14 +31,26 @@ from mlci.registry import retry
 
 T = TypeVar("T")
 
+EMBEDDED_DIR = ".mlci"  # in the project folder
 DB_NAME = "registry.db"
+# Beside a SQLite registry file: the files of the models it registers. A dot folder, so
+# `mlci report`, which reads the JSON files of the out folder, never wanders into it.
+ARTIFACTS_DIR = ".registry-artifacts"
+UPLOAD_EXPERIMENT = "mlci"  # where folders are copied to, as logged models
 SOURCE_TAG = "mlci.source"  # the URI a version was registered from (idempotent re-runs)
+DIGEST_TAG = "mlci.model_digest"  # the model digest (lineage's), written once per version
+FILES_TAG = "mlci.files_digest"  # digest of every file, mlci.sig included: what a folder is
 _REGISTRATION_TAG = "mlci.registration"  # a nonce: was a timed-out create applied after all?
 _RESERVED_ALIAS = re.compile(r"^(latest|[vV]\d+)$", re.IGNORECASE)
 _ALIAS = re.compile(r"^[\w\-]+$")
 
 
-def resolve_uri(option: str | None, config_section: Mapping[str, Any], out_dir: str,
+def embedded_uri(project_dir: str) -> str:
+    """The project's own registry: one per project, whatever `--out` each step uses."""
+    return "sqlite:///" + str(Path(os.path.abspath(project_dir)) / EMBEDDED_DIR / DB_NAME)
+
+
+def resolve_uri(option: str | None, config_section: Mapping[str, Any], project_dir: str,
                 environ: Mapping[str, str] | None = None) -> str:
     """--registry, config `registry.uri`, $MLFLOW_TRACKING_URI, then the embedded SQLite file."""
     env = os.environ if environ is None else environ
@@ -43,7 +61,15 @@ def resolve_uri(option: str | None, config_section: Mapping[str, Any], out_dir: 
         return configured
     if env.get("MLFLOW_TRACKING_URI"):
         return env["MLFLOW_TRACKING_URI"]
-    return "sqlite:///" + str(Path(os.path.abspath(out_dir)) / DB_NAME)
+    return embedded_uri(project_dir)
+
+
+def sqlite_file(uri: str) -> Path | None:
+    """The database file of a `sqlite:///…` URI (None for servers and other stores)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///"):].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
 
 
 def display_uri(uri: str) -> str:
@@ -112,15 +138,29 @@ class Registry:
     """Retried registry operations; `None` means "not there", errors are mlci errors."""
 
     def __init__(self, uri: str, policy: retry.RetryPolicy | None = None) -> None:
-        from mlflow.tracking import MlflowClient
-
         from mlci.registry import quiet_mlflow
 
         quiet_mlflow()
         self.uri = uri
         self.display = display_uri(uri)
         self.policy = policy or retry.policy_from_env()
-        self._client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        self._client: Any = self._call("opening the registry", self._open)
+        self._experiment: str | None = None
+
+    def _open(self) -> Any:
+        """The MLflow client, with its stores created. Creating a SQLite store creates or
+        migrates its tables, which two processes must not do at once (alembic fails the
+        slower one): a file lock beside the database serializes just that."""
+        from mlflow.tracking import MlflowClient
+
+        database = sqlite_file(self.uri)
+        if database is None:
+            return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+        database.parent.mkdir(parents=True, exist_ok=True)
+        with _file_lock(database.parent):
+            client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+            client._get_registry_client()  # type: ignore[no-untyped-call]  # its tables, now
+        return client
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -225,15 +265,25 @@ class Registry:
                        lambda k=key, v=value: self._client.set_model_version_tag(  # type: ignore[misc]
                            name, str(version), k, v))
 
+    def versions_by_files(self, name: str, files_digest: str) -> list[VersionInfo]:
+        """Ready versions of `name` registered from a folder with exactly these files."""
+        query = (f"name = '{_quote(name)}' and tags.`{FILES_TAG}` = '{_quote(files_digest)}'")
+        found = self._call(f"searching versions of {name!r} by digest",
+                           lambda: list(self._client.search_model_versions(query)))
+        versions = [_version_info(v) for v in found]
+        return [v for v in versions if v.tags.get(FILES_TAG) == files_digest
+                and v.status in ("READY", "")]
+
     def register(self, name: str, model_uri: str, tags: Mapping[str, str]) -> VersionInfo:
         """A new version of `name` from `model_uri` (creating `name` when new).
 
         A create that timed out may still have happened; the nonce tag finds
         it on retry, so a flaky network never leaves two versions behind."""
+        if "://" not in model_uri and ":/" not in model_uri and Path(model_uri).exists():
+            raise InputError(f"{model_uri}: a folder is registered with register_folder "
+                             "(copied into the registry), never by its path")
         nonce = uuid.uuid4().hex
         all_tags = {**tags, _REGISTRATION_TAG: nonce}
-        if Path(model_uri).exists() and self.uri.startswith(("http://", "https://")):
-            model_uri = self._upload(model_uri)
 
         def attempt() -> Any:
             earlier = [v for v in self._raw_versions(name)
@@ -249,18 +299,53 @@ class Registry:
         created = self._call(f"registering {model_uri} as a version of {name!r}", attempt)
         return _version_info(created)
 
-    def _upload(self, folder: str) -> str:
-        """A tracking server will not register a path on this runner's disk: log the
-        folder's files, byte for byte (mlci.sig included, so digests still match), to a
-        new run and register `runs:/<run>/model` instead."""
-        def upload() -> str:
-            run = self._client.create_run(experiment_id="0",
-                                          tags={"mlci.uploaded_from": folder})
-            self._client.log_artifacts(run.info.run_id, folder, artifact_path="model")
-            self._client.set_terminated(run.info.run_id)
-            return f"runs:/{run.info.run_id}/model"
+    def register_folder(self, name: str, folder: Path, label: str,
+                        tags: Mapping[str, str]) -> VersionInfo:
+        """A new version of `name` holding a copy of `folder`'s files, byte for byte
+        (mlci.sig included), as an MLflow logged model in the registry's artifact store.
 
-        return self._call(f"uploading {folder} to a run", upload)
+        `label` is what the user called the folder (recorded, never used to find it)."""
+        experiment = self._upload_experiment()
+
+        def upload() -> str:
+            model = self._client.create_logged_model(
+                experiment, name=name, tags={"mlci.uploaded_from": label[:5000]})
+            self._client.log_model_artifacts(model.model_id, str(folder))
+            self._client.finalize_logged_model(model.model_id, "READY")
+            return str(model.model_id)
+
+        model_id = self._call(f"copying {label} into the registry's artifact store", upload)
+        return self.register(name, f"models:/{model_id}", tags)
+
+    def _upload_experiment(self) -> str:
+        """The experiment `mlci` (created on first use). On SQLite its files live beside
+        the database, not in `./mlruns` of whatever folder the first run started in."""
+        if self._experiment is not None:
+            return self._experiment
+
+        def find_or_create() -> str:
+            found = self._client.get_experiment_by_name(UPLOAD_EXPERIMENT)
+            if found is None:
+                database = sqlite_file(self.uri)
+                location = ((database.parent.resolve() / ARTIFACTS_DIR).as_uri()
+                            if database is not None else None)
+                try:
+                    return str(self._client.create_experiment(UPLOAD_EXPERIMENT,
+                                                              artifact_location=location))
+                except Exception as exc:
+                    if getattr(exc, "error_code", None) != "RESOURCE_ALREADY_EXISTS":
+                        raise
+                found = self._client.get_experiment_by_name(UPLOAD_EXPERIMENT)
+            if found.lifecycle_stage != "active":
+                raise InputError(f"registry {self.display}: experiment {UPLOAD_EXPERIMENT!r}, "
+                                 "where mlci copies model folders, is deleted; restore it "
+                                 f"(`mlflow experiments restore --experiment-id "
+                                 f"{found.experiment_id}`) or register the model yourself")
+            return str(found.experiment_id)
+
+        self._experiment = self._call(f"finding experiment {UPLOAD_EXPERIMENT!r}",
+                                      find_or_create)
+        return self._experiment
 
     def _raw_versions(self, name: str) -> list[Any]:
         try:
@@ -314,6 +399,23 @@ class Registry:
         finally:
             mlflow.set_tracking_uri(before[0])
             mlflow.set_registry_uri(before[1])
+
+
+@contextlib.contextmanager
+def _file_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on `folder` itself (flock on its descriptor), so no lock file
+    is left behind; where flock does not exist (Windows) no lock is taken."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on Linux or macOS
+        yield
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 def _version_info(found: Any) -> VersionInfo:

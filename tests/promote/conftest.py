@@ -23,7 +23,9 @@ from tests.promote.servers import MlflowServer, Postgres, postgres_bindir
 
 CI_VARIABLES = ("GITHUB_ACTIONS", "GITLAB_CI", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY",
                 "GITHUB_ENV", "MLCI_CONFIG", "MLCI_OUT", "MLFLOW_TRACKING_URI",
-                "MLFLOW_REGISTRY_URI", "MLCI_REGISTRY", "MLCI_REGISTRY_RETRIES")
+                "MLFLOW_REGISTRY_URI", "MLCI_REGISTRY", "MLCI_REGISTRY_RETRIES",
+                "GITHUB_RUN_ID", "GITHUB_JOB", "GITHUB_REPOSITORY", "CI_PIPELINE_ID",
+                "CI_JOB_NAME", "CI_PROJECT_ID", "CI_PROJECT_PATH")
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +36,19 @@ def laptop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("USER", "tester")
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def in_github_job(monkeypatch: pytest.MonkeyPatch, folder: Path, run_id: str = "4242",
+                  job: str = "promote") -> str:
+    """Make this process look like a step of a GitHub Actions job (each attempt of a
+    re-run has the same run ID and job); returns the run URL history entries record."""
+    for name, value in {"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.example",
+                        "GITHUB_REPOSITORY": "org/fraud", "GITHUB_RUN_ID": run_id,
+                        "GITHUB_JOB": job, "GITHUB_ACTOR": "octocat",
+                        "GITHUB_OUTPUT": str(folder / "gh-output"),
+                        "GITHUB_STEP_SUMMARY": str(folder / "gh-summary")}.items():
+        monkeypatch.setenv(name, value)
+    return f"https://github.example/org/fraud/actions/runs/{run_id}"
 
 
 @pytest.fixture(scope="session")

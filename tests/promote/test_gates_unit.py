@@ -56,22 +56,33 @@ def test_subject_model_must_name_the_promoted_model(ref: str, same: bool) -> Non
     assert candidate().refers_to(ref)[0] is same
 
 
-def test_a_local_folder_matches_by_digest(tmp_path: Path) -> None:
-    ours = tmp_path / "ours"
+@pytest.mark.parametrize("which", ["same-files", "other-files", "the-promoted-folder",
+                                   "gone"])
+def test_a_folder_named_without_a_digest_ties_to_nothing(tmp_path: Path, which: str) -> None:
+    """A result that names a folder but records no digest says nothing about which bytes
+    it judged (the folder may have been retrained in place since): even the folder being
+    promoted, or one with the same files now, does not count."""
+    ours = tmp_path / "model"
     ours.mkdir()
     (ours / "MLmodel").write_text("flavors: {}\n")
-    copy = tmp_path / "copy"
-    copy.mkdir()
-    (copy / "MLmodel").write_text("flavors: {}\n")
-    (copy / "mlci.sig").write_text("{}")  # the signature is not part of the digest
     other = tmp_path / "other"
     other.mkdir()
-    (other / "MLmodel").write_text("flavors: {changed: true}\n")
-    cand = candidate()
+    (other / "MLmodel").write_text("flavors: {changed: true}\n" if which == "other-files"
+                                   else "flavors: {}\n")
+    cand = candidate(uri=str(ours), version=None, run_id=None, files_digest="sha256:" + "0" * 64)
     cand._files = ours
-    assert cand.refers_to(str(copy))[0] is True
-    assert cand.refers_to(str(other))[0] is False
-    assert digest_of(ours) == digest_of(copy)
+    ref = {"same-files": str(other), "other-files": str(other),
+           "the-promoted-folder": str(ours), "gone": str(tmp_path / "gone")}[which]
+    same, why = cand.refers_to(ref)
+    assert same is False
+    expected = (f"judged the folder {ref}, but records no model_digest, so which files it "
+                f"judged is unknown (a folder is identified by its content, not its path): "
+                f"rerun the step with --model {ref}")
+    if which == "gone":
+        expected = (f"judged {ref}, which cannot be tied to {cand.label} (not its URI, run, "
+                    "version or files)")
+    assert why == expected
+    assert digest_of(ours) == digest_of(other) or which == "other-files"
 
 
 def test_runs_uri_parsing() -> None:

@@ -363,9 +363,11 @@ def test_mlflow3_logged_model_has_one_digest_before_and_after_registration(lab: 
 def test_a_local_model_folder_is_uploaded_to_a_remote_server(lab: Lab,
                                                              keys: dict[str, KeyPair]) -> None:
     """A tracking server refuses a version whose source is a path on the runner's disk:
-    the folder is logged to a run byte for byte (signature included) and that run's copy
-    registered, so the digest the gates checked is the digest of the registered files."""
+    the folder's files are copied byte for byte (signature included) into a logged model
+    in the server's artifact store, and that copy registered, so the digest the gates
+    checked is the digest of the registered files."""
     from mlci.promote.candidate import digest_of
+    from mlci.registry.client import Registry
 
     folder = lab.model_dir("local", keys["ours"].private_pem)
     digest = digest_of(folder)
@@ -373,8 +375,13 @@ def test_a_local_model_folder_is_uploaded_to_a_remote_server(lab: Lab,
     first = lab.promote("staging", model=str(folder), require=("validate",))
     assert first.code == 0, first.stderr
     version = first.outputs("promote")["VERSION"]
-    source = lab.client.get_model_version(lab.name, version).source
-    assert source.startswith(("mlflow-artifacts:/", "runs:/")), source
+    registered = lab.client.get_model_version(lab.name, version)
+    assert registered.source.startswith("models:/m-"), registered.source
+    assert registered.tags["mlci.model_digest"] == digest
+    files = Registry(lab.url).download_version(lab.name, int(version), str(lab.root / "dl"))
+    assert sorted(p.name for p in files.iterdir()) == ["MLmodel", "mlci.sig", "weights.bin"]
+    assert digest_of(files) == digest
+    assert (files / "mlci.sig").read_bytes() == (folder / "mlci.sig").read_bytes()
     again = lab.promote("staging", model=str(folder), require=("validate",))
     assert again.code == 0
     assert lab.version_count() == 1

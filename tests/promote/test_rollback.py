@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.promote.conftest import Lab, run_cli
+import pytest
+
+from tests.promote.conftest import Lab, in_github_job, run_cli
 
 
 def moves(lab: Lab, alias: str) -> list[tuple[str, int | None, int]]:
@@ -81,8 +83,10 @@ def test_rollback_refuses_never_held_and_deleted_versions(lab: Lab) -> None:
     assert len(lab.history("production")) == 2
 
 
-def test_rollback_in_the_promoting_job_undoes_only_that_promotion(lab: Lab) -> None:
+def test_rollback_in_the_promoting_job_undoes_only_that_promotion(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     _v1, v2 = promoted(lab, 2)
+    in_github_job(monkeypatch, lab.root)
     (v3,) = lab.versions(1)
     job = lab.root / "deploy-job"
     # The job's promote fails its gate: `if: failure()` runs rollback, which must not touch
@@ -107,12 +111,16 @@ def test_rollback_in_the_promoting_job_undoes_only_that_promotion(lab: Lab) -> N
     assert moves(lab, "production")[-2:] == [("promote", 2, 3), ("rollback", 3, 2)]
 
 
-def test_rollback_in_the_promoting_job_refuses_when_someone_promoted_since(lab: Lab) -> None:
+def test_rollback_in_the_promoting_job_refuses_when_someone_promoted_since(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     promoted(lab, 1)
     v2, v3 = lab.versions(2)
     job = lab.root / "slow-job"
+    in_github_job(monkeypatch, lab.root, run_id="17")
     assert lab.promote("production", version=v2, out=job).code == 0
+    in_github_job(monkeypatch, lab.root, run_id="18")
     assert lab.promote("production", version=v3, out=lab.root / "fast-job").code == 0
+    in_github_job(monkeypatch, lab.root, run_id="17")
     late = lab.rollback("production", "deploy of v2 failed", out=job)
     assert late.code == 1
     assert late.doc("rollback")["checks"][0]["message"] == (
@@ -170,3 +178,71 @@ def test_cli_help_has_worked_examples(laptop: Path) -> None:
         result = run_cli(step, "--help", cwd=laptop)
         assert result.returncode == 0, result.stderr
         assert "Examples:" in result.stdout and f"mlci {step} --name fraud" in result.stdout
+
+
+def test_the_kill_switch_works_from_a_laptop_with_an_old_promote_json(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`.mlci/promote.json` left from a CI run weeks ago (or a local promote) names a move
+    that is not this run's: the documented kill switch goes back one step in the alias
+    history and says which move it undid, instead of refusing."""
+    v1, v2 = lab.versions(2)
+    run_9 = in_github_job(monkeypatch, lab.root, run_id="9")
+    assert lab.promote("production", version=v1).code == 0  # writes lab.out/promote.json
+    in_github_job(monkeypatch, lab.root, run_id="10")
+    assert lab.promote("production", version=v2, out=lab.root / "run-10").code == 0
+    for name in ("GITHUB_ACTIONS", "GITHUB_RUN_ID", "GITHUB_JOB", "GITHUB_OUTPUT",
+                 "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name)
+    assert json.loads((lab.out / "promote.json").read_text())["run"] == "github:org/fraud/9"
+
+    result = lab.rollback("production", "kill switch: v2 misbehaves")
+
+    assert result.code == 0, result.stdout + result.stderr
+    assert lab.alias("production") == v1
+    doc = result.doc("rollback")
+    assert doc["summary"] == "rolled production back to v1"
+    message = doc["checks"][0]["message"]
+    assert message.startswith("production: v2 → v1 (one step back in production's history: "
+                              "undoes promote v1 → v2 by octocat at "), message
+    assert message.endswith(f"({run_9.replace('/9', '/10')})); {lab.out / 'promote.json'} was "
+                            "set aside: outside CI no promote.json can be told to be this "
+                            "run's"), message
+    assert moves(lab, "production")[-1] == ("rollback", v2, v1)
+
+
+def test_in_ci_a_promote_json_of_another_run_is_set_aside(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    v1, v2 = lab.versions(2)
+    in_github_job(monkeypatch, lab.root, run_id="9")
+    assert lab.promote("production", version=v1).code == 0
+    in_github_job(monkeypatch, lab.root, run_id="10")
+    assert lab.promote("production", version=v2, out=lab.root / "run-10").code == 0
+    in_github_job(monkeypatch, lab.root, run_id="11", job="kill-switch")
+    result = lab.rollback("production", "manual kill switch in run 11")
+    assert result.code == 0, result.stdout + result.stderr
+    assert lab.alias("production") == v1
+    assert result.doc("rollback")["checks"][0]["message"].endswith(
+        f"{lab.out / 'promote.json'} was set aside: it was written by another run "
+        "(github:org/fraud/9)")
+
+
+def test_a_promote_json_of_this_run_keeps_its_guard_across_jobs(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GitLab's rollback job is another job of the same pipeline, with the promote job's
+    promote.json as an artifact: that is this run's promotion, guarded as before."""
+    v1, v2, v3 = lab.versions(3)
+    assert lab.promote("production", version=v1).code == 0
+    for name, value in {"GITLAB_CI": "true", "CI_PROJECT_ID": "7", "CI_PIPELINE_ID": "70",
+                        "CI_JOB_NAME": "mlci-promote", "GITLAB_USER_LOGIN": "dev"}.items():
+        monkeypatch.setenv(name, value)
+    assert lab.promote("production", version=v2, out=lab.root / "pipeline-70").code == 0
+    monkeypatch.setenv("CI_PIPELINE_ID", "71")
+    assert lab.promote("production", version=v3, out=lab.root / "pipeline-71").code == 0
+    monkeypatch.setenv("CI_PIPELINE_ID", "70")
+    monkeypatch.setenv("CI_JOB_NAME", "mlci-rollback")
+    late = lab.rollback("production", "deploy failed", out=lab.root / "pipeline-70")
+    assert late.code == 1
+    assert late.doc("rollback")["checks"][0]["message"] == (
+        "this job promoted v2, but production now holds v3: someone moved it since, and their "
+        "move is not this run's to undo; pass --to-version N to choose")
+    assert lab.alias("production") == v3

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mlci.errors import InputError
-from mlci.registry.client import check_alias, check_name, display_uri, resolve_uri
+from mlci.registry.client import (
+    check_alias,
+    check_name,
+    display_uri,
+    embedded_uri,
+    resolve_uri,
+    sqlite_file,
+)
 
 
 def test_uri_precedence_option_config_environment_default(tmp_path: object) -> None:
@@ -14,8 +23,17 @@ def test_uri_precedence_option_config_environment_default(tmp_path: object) -> N
     assert resolve_uri("http://flag:5000", section, "out", env) == "http://flag:5000"
     assert resolve_uri(None, section, "out", env) == "http://config:5000"
     assert resolve_uri(None, {}, "out", env) == "http://env:5000"
-    assert resolve_uri(None, {}, "/work/job/.mlci", {}) == \
-        "sqlite:////work/job/.mlci/registry.db"
+    # The embedded default belongs to the project folder, never to an out folder.
+    assert resolve_uri(None, {}, "/work/job", {}) == "sqlite:////work/job/.mlci/registry.db"
+    assert embedded_uri("/work/job") == "sqlite:////work/job/.mlci/registry.db"
+
+
+def test_sqlite_file_of_a_uri() -> None:
+    assert sqlite_file("sqlite:////tmp/x/registry.db") == Path("/tmp/x/registry.db")
+    assert sqlite_file("sqlite:///relative.db") == Path("relative.db")
+    assert sqlite_file("sqlite:///:memory:") is None
+    assert sqlite_file("http://127.0.0.1:5000") is None
+    assert sqlite_file("postgresql://u@h/db") is None
 
 
 def test_credentials_never_reach_messages() -> None:

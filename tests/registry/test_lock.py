@@ -144,9 +144,10 @@ def test_dead_tickets_are_reclaimed_at_once(case: str, why: str) -> None:
     queue = lock.AliasLock(registry, "m", "prod", owner("me", job="github:o/r/7/promote"),  # type: ignore[arg-type]
                            wait_s=0)
     queue.acquire()
-    assert [r.why for r in queue.reclaimed][0].startswith(why), queue.reclaimed
+    (done,) = queue.reclaimed
+    assert done.why.startswith(why), done.why
     assert key not in registry.tags
-    assert queue.reclaimed[0].own is (case == "same-job")
+    assert done.own is (case == "same-job")
     queue.release()
     assert registry.tags == {}
 
