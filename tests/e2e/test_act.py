@@ -374,11 +374,12 @@ def test_data_tampered_with_between_the_jobs_fails_verify(
     shutil.copytree(good_run.artifact(ARTIFACT), artifacts / ARTIFACT)
     with (artifacts / ARTIFACT / "data" / "train.csv").open("ab") as data:
         data.write(b"\n")
-    signature = json.loads((artifacts / ARTIFACT / "model" / "mlci.sig").read_text())
+    lineage = json.loads((artifacts / ARTIFACT / ".mlci" / "lineage.json").read_text())
 
     def commit_public_key(project: Path) -> None:
         (project / "keys").mkdir()
-        (project / "keys" / "mlci-signing.pub.pem").write_text(signature["public_key"])
+        (project / "keys" / "mlci-signing.pub.pem").write_text(
+            lineage["model"]["signature"]["public_key"])
 
     project = make_example_project(tmp_path / "project", commit_public_key)
     run = module_act(project, verify_only_workflow(project), artifacts=artifacts)
