@@ -388,17 +388,32 @@ class Registry:
 
     @contextlib.contextmanager
     def _global_uris(self) -> Iterator[None]:
-        """`mlflow.register_model` reads the global URIs; set them for one call only."""
-        import mlflow
+        """`mlflow.register_model` reads the global URIs; set them for one call only.
 
-        before = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
+        `mlflow.set_tracking_uri` also exports `MLFLOW_TRACKING_URI` (for subprocesses),
+        so setting the old value back would leave MLflow's default in the environment,
+        where the next registry lookup in this process would take it for the user's
+        choice: the globals and both variables are put back exactly as they were."""
+        import mlflow
+        from mlflow.tracking._model_registry import utils as registry_utils
+        from mlflow.tracking._tracking_service import utils as tracking_utils
+
+        names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+        environment = {name: os.environ.get(name) for name in names}
+        saved = (getattr(tracking_utils, "_tracking_uri", None),
+                 getattr(registry_utils, "_registry_uri", None))
         mlflow.set_tracking_uri(self.uri)
         mlflow.set_registry_uri(self.uri)
         try:
             yield
         finally:
-            mlflow.set_tracking_uri(before[0])
-            mlflow.set_registry_uri(before[1])
+            tracking_utils._tracking_uri = saved[0]
+            registry_utils._registry_uri = saved[1]
+            for name, value in environment.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 @contextlib.contextmanager
