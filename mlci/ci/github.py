@@ -172,6 +172,7 @@ class GitHub(Platform):
 
         repo = self._get("GITHUB_REPOSITORY")
         ref = self.pull_ref()
+        body = redact.text(body)
         if not repo or ref is None:
             return PostOutcome("skipped", "no pull request to comment on (GITHUB_REPOSITORY or "
                                "the commit is unknown)")
@@ -227,8 +228,10 @@ class GitHub(Platform):
                         "&per_page=100")
         elif ref.number is None:
             plan.append(f"GET {base}/commits/{ref.sha}/pulls?per_page=100")
-        plan += [f"GET {base}/issues/{number}/comments?per_page=100 (every page, following "
-                 f"Link headers) to find the comment that starts with {marker}",
+        plan += [f"GET {api}/user to learn whose comments are ours (403 'Resource not "
+                 "accessible by integration' means the job's token: github-actions[bot])",
+                 f"GET {base}/issues/{number}/comments?per_page=100 (every page, following "
+                 f"Link headers) to find our comment that starts with {marker}",
                  f"PATCH {base}/issues/comments/{{comment_id}} when found, else "
                  f"POST {base}/issues/{number}/comments, with JSON {{\"body\": <below>}}"]
         shown = headers("***")

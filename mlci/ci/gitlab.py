@@ -106,6 +106,7 @@ class GitLab(Platform):
 
         ref = self.merge_request()
         api = (self._get("CI_API_V4_URL") or "").rstrip("/")
+        body = redact.text(body)
         if ref is None:
             return PostOutcome("skipped", "not a merge request pipeline (no "
                                "CI_MERGE_REQUEST_IID) and no open merge request for this branch")
@@ -150,8 +151,9 @@ class GitLab(Platform):
         notes = f"{api}/projects/{quote(ref.project, safe='')}/merge_requests/{ref.iid}/notes"
         shown = headers("***")
         plan = [f"merge request: !{ref.iid} in project {ref.project} (from {ref.how})",
+                f"GET {api}/user to learn whose notes are ours",
                 f"GET {notes}?sort=asc&order_by=created_at&per_page=100 (every page) to find "
-                f"the note that starts with {marker}",
+                f"our note that starts with {marker}",
                 f"PUT {notes}/{{note_id}} when found, else POST {notes}, with JSON "
                 "{\"body\": <below>}",
                 "headers: " + "; ".join(f"{k}: {v}" for k, v in shown.items()),

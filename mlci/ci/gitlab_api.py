@@ -6,6 +6,10 @@
   `POST /projects/:id/merge_requests/:iid/notes` with `{"body": …}` (at most
   1,000,000 characters).
 
+* `GET  /user`: who the token is (a project or group access token has a bot user
+  of its own), because only a note that user wrote is ever updated — anyone can
+  post a note that starts with the marker.
+
 Authentication is `PRIVATE-TOKEN`: a project, group or personal access token
 with the `api` scope. GitLab's `CI_JOB_TOKEN` reaches only a short list of
 endpoints, and notes are not among them."""
@@ -17,9 +21,11 @@ from typing import Any
 from urllib.parse import quote
 
 from mlci import __version__
-from mlci.ci.http import Client, Upsert, next_link, upsert
+from mlci.ci.http import Client, Upsert, list_of, next_link, object_with, upsert
 
 MAX_PAGES = 100
+NOTES = list_of("notes", {"id": int})
+USER = object_with("a user (id and username)", {"id": int, "username": str})
 
 
 def headers(token: str) -> dict[str, str]:
@@ -35,23 +41,42 @@ class Note:
     id: int
 
 
+@dataclass(frozen=True)
+class Author:
+    id: int
+    username: str
+
+    def wrote(self, note: dict[str, Any]) -> bool:
+        author = note.get("author")
+        return isinstance(author, dict) and author.get("id") == self.id
+
+
+def author(api: Client) -> Author:
+    """The token's own user: GitLab answers `GET /user` for every access token."""
+    data = api.request("GET", "user", expect=USER).data
+    return Author(int(data["id"]), str(data["username"]))
+
+
 def _notes_path(project: str, iid: int) -> str:
     return f"projects/{quote(project, safe='')}/merge_requests/{iid}/notes"
 
 
-def find_note(api: Client, project: str, iid: int, marker: str) -> Note | None:
-    """The oldest note that starts with `marker`, looking through every page."""
+def find_note(api: Client, project: str, iid: int, marker: str, mine: Author
+              ) -> Note | None:
+    """The oldest note `mine` wrote that starts with `marker`, looking through every page.
+    A page that is not a JSON list of notes is retried, then exit 3: never read as
+    "no note yet", which would post a second one."""
     url: str | None = api.url(_notes_path(project, iid))
     params: dict[str, str] | None = {"sort": "asc", "order_by": "created_at",
                                      "per_page": "100"}
     for _ in range(MAX_PAGES):
         if url is None:
             return None
-        response = api.request("GET", url, params=params)
-        for item in response.data if isinstance(response.data, list) else []:
-            body = item.get("body") if isinstance(item, dict) else None
+        response = api.request("GET", url, params=params, expect=NOTES)
+        for item in response.data:
+            body = item.get("body")
             if (isinstance(body, str) and not item.get("system")
-                    and body.lstrip().startswith(marker)):
+                    and body.lstrip().startswith(marker) and mine.wrote(item)):
                 return Note(int(item["id"]))
         link = next_link(response.header("link"))
         if link is not None:
@@ -70,7 +95,8 @@ def find_note(api: Client, project: str, iid: int, marker: str) -> Note | None:
 
 def upsert_note(api: Client, project: str, iid: int, marker: str, body: str
                 ) -> tuple[Upsert, int | None]:
-    """Update the marked note, or create it: ("updated" | "created", note id)."""
+    """Update our marked note, or create it: ("updated" | "created", note id)."""
+    mine = author(api)
 
     def update(existing: Note) -> int | None:
         api.request("PUT", f"{_notes_path(project, iid)}/{existing.id}", body={"body": body})
@@ -81,7 +107,7 @@ def upsert_note(api: Client, project: str, iid: int, marker: str, body: str
                                retry_server_errors=False)
         return _note_id(response.data)
 
-    return upsert(api, lambda: find_note(api, project, iid, marker), update, create)
+    return upsert(api, lambda: find_note(api, project, iid, marker, mine), update, create)
 
 
 def _note_id(data: Any) -> int | None:

@@ -26,6 +26,9 @@ from mlci.errors import ServiceError
 if TYPE_CHECKING:
     import requests
 
+# What a successful answer must hold: None when it does, else what is wrong with it.
+Shape = Callable[[Any], "str | None"]
+
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 MAX_RESPONSE_BYTES = 20_000_000  # a page of 100 comments of 65,536 chars is ~7 MB at most
 DEFAULT_BUDGET_S = 180.0  # one secondary-rate-limit minute fits, twice over
@@ -107,12 +110,15 @@ class Client:
         self.sleep(seconds)
 
     def request(self, method: str, url: str, *, params: Mapping[str, str] | None = None,
-                body: Mapping[str, Any] | None = None, retry_server_errors: bool = True
-                ) -> Response:
+                body: Mapping[str, Any] | None = None, retry_server_errors: bool = True,
+                expect: Shape | None = None) -> Response:
         """One call, retried as described in the module docstring.
 
         With `retry_server_errors=False` (a POST that creates something) a 5xx or a
-        dropped connection raises `TransientError` instead of retrying blindly."""
+        dropped connection raises `TransientError` instead of retrying blindly.
+        `expect` says what a 2xx answer must hold (e.g. a JSON list of comments); an
+        answer that does not (HTML from a proxy, a truncated body) is retried like a
+        5xx and is never taken for an empty list."""
         import requests
 
         if not (url.startswith("http://") or url.startswith("https://")):
@@ -133,9 +139,11 @@ class Client:
                 if not retry_server_errors:
                     raise TransientError(f"{self.service} API: {where}: {last}") from exc
             else:
-                if 200 <= response.status < 300:
+                problem = expect(response.data) if expect and 200 <= response.status < 300 \
+                    else None
+                if 200 <= response.status < 300 and problem is None:
                     return response
-                message = _api_message(response)
+                message = _api_message(response) if problem is None else problem
                 last = f"HTTP {response.status}" + (f": {message}" if message else "")
                 delay = self._rate_limit_delay(response, message)
                 if delay is not None:
@@ -145,7 +153,7 @@ class Client:
                                            f"after {self.attempts} waits ({last})")
                     self.wait(delay, f"{where}: rate limited ({last})")
                     continue
-                if response.status not in RETRY_STATUSES:
+                if problem is None and response.status not in RETRY_STATUSES:
                     raise ApiError(f"{self.service} API: {where}: {last}",
                                    status=response.status, api_message=message)
                 if not retry_server_errors:
@@ -249,6 +257,44 @@ def _api_message(response: Response) -> str:
 def _display(url: str) -> str:
     """The URL without its query string: short enough for a log line."""
     return url.split("?", 1)[0]
+
+
+def list_of(what: str, required: Mapping[str, type]) -> Shape:
+    """A JSON list of objects, each with `required` fields of the given types."""
+
+    def check(data: Any) -> str | None:
+        if not isinstance(data, list):
+            return f"the answer is not a JSON list of {what} ({_kind(data)})"
+        for item in data:
+            if not isinstance(item, dict) or not all(
+                    isinstance(item.get(k), t) and not isinstance(item.get(k), bool)
+                    for k, t in required.items()):
+                return f"the answer is not a JSON list of {what} (an item is {_kind(item)})"
+        return None
+
+    return check
+
+
+def object_with(what: str, required: Mapping[str, type]) -> Shape:
+    """A JSON object with `required` fields of the given types."""
+
+    def check(data: Any) -> str | None:
+        if isinstance(data, dict) and all(isinstance(data.get(k), t) and not isinstance(
+                data.get(k), bool) for k, t in required.items()):
+            return None
+        return f"the answer is not {what} ({_kind(data)})"
+
+    return check
+
+
+def _kind(data: Any) -> str:
+    if isinstance(data, str):
+        return "not JSON" if data else "an empty body"
+    if data is None:
+        return "an empty body"
+    if isinstance(data, dict):
+        return "an object with " + (", ".join(sorted(map(str, data))[:6]) or "no fields")
+    return f"a JSON {type(data).__name__}"
 
 
 def next_link(link_header: str | None) -> str | None:

@@ -137,16 +137,18 @@ def test_a_link_to_another_host_is_not_followed(server: Scripted) -> None:
     server.answers = [(200, {"Link": '<https://elsewhere.example/steal?page=2>; rel="next"'},
                        [{"id": 1, "body": "x"}])]
     api = github_api.client(server.url, "secret")
-    assert github_api.find_comment(api, "o/r", 5, "<!-- m -->") is None
+    assert github_api.find_comment(api, "o/r", 5, "<!-- m -->", github_api.ACTIONS_BOT) is None
     assert len(server.seen) == 1
 
 
 def test_gitlab_follows_x_next_page_without_link(server: Scripted) -> None:
+    me = {"id": 7, "username": "bot"}
     server.answers = [(200, {"X-Next-Page": "2"}, [{"id": 1, "body": "x", "system": False}]),
                       (200, {"X-Next-Page": ""}, [{"id": 2, "body": "<!-- m -->\nr",
-                                                  "system": False}])]
+                                                  "system": False, "author": me}])]
     api = gitlab_api.client(server.url, "secret")
-    assert gitlab_api.find_note(api, "g/p", 3, "<!-- m -->") == gitlab_api.Note(2)
+    mine = gitlab_api.Author(7, "bot")
+    assert gitlab_api.find_note(api, "g/p", 3, "<!-- m -->", mine) == gitlab_api.Note(2)
     assert [s[1] for s in server.seen] == [
         "/api/projects/g%2Fp/merge_requests/3/notes?sort=asc&order_by=created_at&per_page=100",
         "/api/projects/g%2Fp/merge_requests/3/notes?sort=asc&order_by=created_at&per_page=100"

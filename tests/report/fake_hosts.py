@@ -5,6 +5,9 @@ rejects with 400 (recording an error that fails the test) any request whose
 method, path, query, headers or body differ from the documentation:
 
 GitHub (REST API 2022-11-28), under /gh/api/v3 (a GitHub Enterprise-style base):
+  GET   /user       the token's user; 403 "Resource not accessible by integration" for an
+                    app installation token (every token not in `github_users`, like the
+                    job's GITHUB_TOKEN, whose comments github-actions[bot] writes)
   GET   /repos/{o}/{r}/commits/{sha}/pulls
   GET   /repos/{o}/{r}/pulls?head={user}:{branch}&state=open
   GET   /repos/{o}/{r}/issues/{n}/comments?per_page=100[&page=N]   (Link headers)
@@ -13,12 +16,17 @@ GitHub (REST API 2022-11-28), under /gh/api/v3 (a GitHub Enterprise-style base):
   headers: Authorization: Bearer <token>, Accept: application/vnd.github+json,
            X-GitHub-Api-Version: 2022-11-28, a User-Agent
 GitLab (REST v4), under /gl/api/v4:
+  GET  /user                                                  the token's user
   GET  /projects/{id}/merge_requests/{iid}/notes?sort=asc&order_by=created_at&per_page=100
   POST /projects/{id}/merge_requests/{iid}/notes            {"body": "..."} (≤ 1,000,000)
   PUT  /projects/{id}/merge_requests/{iid}/notes/{note_id}  {"body": "..."}
   headers: PRIVATE-TOKEN: <token>
 
-`fail(...)` queues scripted answers (502, 429 with Retry-After, a fork's 403)."""
+Comments and notes carry their author (`user` / `author`): the identity of the
+token that created them, or whoever a test says posted them.
+
+`fail(...)` queues scripted answers (502, 429 with Retry-After, a fork's 403, a
+200 whose body is not JSON)."""
 
 from __future__ import annotations
 
@@ -35,6 +43,10 @@ GITHUB_PREFIX = "/gh/api/v3"
 GITLAB_PREFIX = "/gl/api/v4"
 GITHUB_LIMIT = 65_536
 GITLAB_LIMIT = 1_000_000
+ACTIONS_BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
+NOT_FOR_APPS = {"message": "Resource not accessible by integration",
+                "documentation_url": "https://docs.github.com/rest/users/users"
+                                     "#get-the-authenticated-user"}
 
 
 @dataclass
@@ -56,6 +68,7 @@ class Scripted:
     times: int
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
+    raw: bytes | None = None  # sent as is instead of the JSON of `body`
 
 
 class FakeHosts:
@@ -70,6 +83,9 @@ class FakeHosts:
         self.commit_pulls: dict[str, list[dict[str, Any]]] = {}
         self.branch_pulls: dict[str, list[dict[str, Any]]] = {}
         self.scripted: list[Scripted] = []
+        self.github_users: dict[str, dict[str, Any]] = {}  # user tokens → GET /user
+        self.gitlab_user: dict[str, Any] = {"id": 501, "username": "project_77_bot_mlci",
+                                            "bot": True}
         self.next_id = 1000
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.port = self.server.server_address[1]
@@ -99,30 +115,43 @@ class FakeHosts:
     # --- set-up helpers -----------------------------------------------------
 
     def fail(self, method: str, path_re: str, status: int, times: int = 1,
-             headers: dict[str, str] | None = None, body: Any = None) -> None:
-        self.scripted.append(Scripted(method, path_re, status, times, headers or {}, body))
+             headers: dict[str, str] | None = None, body: Any = None,
+             raw: bytes | None = None) -> None:
+        self.scripted.append(Scripted(method, path_re, status, times, headers or {}, body,
+                                      raw))
 
-    def add_comments(self, number: int, bodies: list[str]) -> list[int]:
+    def add_comments(self, number: int, bodies: list[str],
+                     user: dict[str, Any] | None = None) -> list[int]:
+        """Comments already on the PR, by `user` (default: the Actions bot)."""
         ids = []
         for body in bodies:
             self.next_id += 1
-            self.comments.setdefault(number, []).append(self._comment(number, self.next_id, body))
+            self.comments.setdefault(number, []).append(
+                self._comment(number, self.next_id, body, user or ACTIONS_BOT))
             ids.append(self.next_id)
         return ids
 
-    def add_notes(self, project: str, iid: int, bodies: list[str], system: bool = False
-                  ) -> list[int]:
+    def add_notes(self, project: str, iid: int, bodies: list[str], system: bool = False,
+                  author: dict[str, Any] | None = None) -> list[int]:
+        """Notes already on the MR, by `author` (default: the token's user)."""
         ids = []
         for body in bodies:
             self.next_id += 1
             self.notes.setdefault((project, iid), []).append(
-                {"id": self.next_id, "body": body, "system": system, "noteable_iid": iid})
+                {"id": self.next_id, "body": body, "system": system, "noteable_iid": iid,
+                 "author": dict(author or self.gitlab_user)})
             ids.append(self.next_id)
         return ids
 
-    def _comment(self, number: int, ident: int, body: str) -> dict[str, Any]:
-        return {"id": ident, "body": body, "user": {"login": "github-actions[bot]"},
+    @staticmethod
+    def _comment(number: int, ident: int, body: str, user: dict[str, Any]) -> dict[str, Any]:
+        return {"id": ident, "body": body, "user": dict(user),
                 "html_url": f"https://github.example/o/r/pull/{number}#issuecomment-{ident}"}
+
+    def _github_identity(self, seen: Seen) -> dict[str, Any] | None:
+        """The user of a user token; None for an app installation token."""
+        token = seen.headers.get("authorization", "").removeprefix("Bearer ")
+        return self.github_users.get(token)
 
     def of(self, method: str, contains: str = "") -> list[Seen]:
         return [s for s in self.requests if s.method == method and contains in s.path]
@@ -147,7 +176,10 @@ class FakeHosts:
                     hosts.requests.append(seen)
                     status, extra, payload = hosts._answer(seen)
                     seen.status = status
-                data = b"" if payload is None else json.dumps(payload).encode()
+                if isinstance(payload, bytes):
+                    data = payload
+                else:
+                    data = b"" if payload is None else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
@@ -169,7 +201,8 @@ class FakeHosts:
             if item.times > 0 and item.method == seen.method and re.search(item.path_re,
                                                                            seen.path):
                 item.times -= 1
-                return item.status, item.headers, item.body
+                return item.status, item.headers, item.raw if item.raw is not None \
+                    else item.body
         if seen.path.startswith(GITHUB_PREFIX + "/"):
             return self._github(seen, seen.path[len(GITHUB_PREFIX):])
         if seen.path.startswith(GITLAB_PREFIX + "/"):
@@ -203,6 +236,11 @@ class FakeHosts:
             return self._reject(seen, "a User-Agent is required")
         if "private-token" in h:
             return self._reject(seen, "PRIVATE-TOKEN is GitLab's header")
+        if path == "/user":
+            if seen.method != "GET" or seen.query or seen.body:
+                return self._reject(seen, "expected GET /user without query or body")
+            user = self._github_identity(seen)
+            return (200, {}, user) if user is not None else (403, {}, NOT_FOR_APPS)
         route = re.fullmatch(r"/repos/([^/]+)/([^/]+)/(.+)", path)
         if not route:
             return self._reject(seen, "no such endpoint")
@@ -230,7 +268,8 @@ class FakeHosts:
                 if seen.query:
                     return self._reject(seen, "POST takes no query")
                 self.next_id += 1
-                comment = self._comment(number, self.next_id, body)
+                comment = self._comment(number, self.next_id, body,
+                                        self._github_identity(seen) or ACTIONS_BOT)
                 self.comments.setdefault(number, []).append(comment)
                 return 201, {}, comment
             return self._reject(seen, "method not allowed")
@@ -268,6 +307,10 @@ class FakeHosts:
             return self._reject(seen, "PRIVATE-TOKEN must be the token")
         if "authorization" in seen.headers:
             return self._reject(seen, "use PRIVATE-TOKEN, not Authorization")
+        if path == "/user":
+            if seen.method != "GET" or seen.query or seen.body:
+                return self._reject(seen, "expected GET /user without query or body")
+            return 200, {}, self.gitlab_user
         m = re.fullmatch(r"/projects/([^/]+)/merge_requests/(\d+)/notes(?:/(\d+))?", path)
         if not m:
             return self._reject(seen, "no such endpoint")
@@ -292,7 +335,8 @@ class FakeHosts:
             if body is None:
                 return self._reject(seen, why)
             self.next_id += 1
-            note = {"id": self.next_id, "body": body, "system": False, "noteable_iid": key[1]}
+            note = {"id": self.next_id, "body": body, "system": False, "noteable_iid": key[1],
+                    "author": dict(self.gitlab_user)}
             self.notes.setdefault(key, []).append(note)
             return 201, {}, note
         if note_id is not None and seen.method == "PUT":

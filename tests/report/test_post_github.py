@@ -13,7 +13,7 @@ import pytest
 
 from mlci.ci import github_api
 from tests.report.conftest import GITHUB_TOKEN, SHA, Run, assert_secret_absent, pr_event
-from tests.report.fake_hosts import FakeHosts
+from tests.report.fake_hosts import ACTIONS_BOT, FakeHosts
 
 MARKER = "<!-- mlci-report:CI -->"
 READ_ONLY = {"message": "Resource not accessible by integration",
@@ -27,8 +27,11 @@ def test_first_post_creates_the_comment(results: Path, hosts: FakeHosts, github_
                                         run_report: RunReport) -> None:
     run = run_report("--post", env=github_env())
     assert run.exit_code == 0, run.stderr
-    assert [s.method for s in hosts.requests] == ["GET", "POST"]
+    assert [(s.method, s.path.split("/v3")[1], s.status) for s in hosts.requests] == [
+        ("GET", "/user", 403), ("GET", "/repos/o/r/issues/5/comments", 200),
+        ("POST", "/repos/o/r/issues/5/comments", 201)]
     (comment,) = hosts.comments[5]
+    assert comment["user"] == ACTIONS_BOT  # the job token writes as the Actions bot
     assert comment["body"].startswith(MARKER + "\n### ❌ mlci: fail — compare failed: f1")
     assert run.check("post")["status"] == "pass"
     assert run.doc()["comment_url"] == comment["html_url"]
@@ -46,7 +49,7 @@ def test_second_post_updates_the_same_comment(results: Path, hosts: FakeHosts,
     (comment,) = hosts.comments[5]  # still one comment
     assert comment["id"] == first["id"]
     assert "compare" not in comment["body"].splitlines()[1]
-    assert [s.method for s in hosts.requests] == ["GET", "POST", "GET", "PATCH"]
+    assert [s.method for s in hosts.requests] == ["GET", "GET", "POST", "GET", "GET", "PATCH"]
     assert hosts.of("PATCH")[0].path.endswith(f"/repos/o/r/issues/comments/{first['id']}")
     assert run.check("post")["message"] == "updated the report comment on PR #5"
 
@@ -59,7 +62,7 @@ def test_marker_on_page_3_is_found(results: Path, hosts: FakeHosts, github_env: 
     ids = hosts.add_comments(5, bodies)
     run = run_report("--post", env=github_env())
     assert run.exit_code == 0, run.stderr
-    assert [s.query.get("page", "1") for s in hosts.of("GET")] == ["1", "2", "3"]
+    assert [s.query.get("page", "1") for s in hosts.of("GET", "/comments")] == ["1", "2", "3"]
     assert not hosts.of("POST")
     assert hosts.of("PATCH")[0].path.endswith(f"/issues/comments/{ids[230]}")
     assert len(hosts.comments[5]) == 250
@@ -95,7 +98,7 @@ def test_502_twice_then_201_succeeds(results: Path, hosts: FakeHosts, github_env
     assert run.exit_code == 0, run.stderr
     assert [s.status for s in hosts.of("POST")] == [502, 502, 201]
     # before each retry of the POST the comments are listed again (a 502 may have landed)
-    assert [s.method for s in hosts.requests] == ["GET", "POST"] * 3
+    assert [s.method for s in hosts.requests] == ["GET"] + ["GET", "POST"] * 3
     assert len(hosts.comments[5]) == 1
 
 
@@ -115,7 +118,7 @@ def test_502_after_the_comment_was_created_does_not_duplicate(
     hosts._answer = landed_then_502  # type: ignore[method-assign]
     run = run_report("--post", env=github_env())
     assert run.exit_code == 0, run.stderr
-    assert [s.method for s in hosts.requests] == ["GET", "POST", "GET", "PATCH"]
+    assert [s.method for s in hosts.requests] == ["GET", "GET", "POST", "GET", "PATCH"]
     assert len(hosts.comments[5]) == 1
 
 
@@ -125,7 +128,7 @@ def test_429_with_retry_after_waits(results: Path, hosts: FakeHosts, github_env:
                body={"message": "API rate limit exceeded"})
     run = run_report("--post", env=github_env())
     assert run.exit_code == 0, run.stderr
-    first, second = hosts.of("GET")
+    first, second = hosts.of("GET", "/comments")
     assert first.status == 429 and second.status == 200
     assert second.at - first.at >= 1.0
 
@@ -247,3 +250,105 @@ def test_a_200_check_report_fits_github_s_limit(clean_env: Path, hosts: FakeHost
     assert len(body.encode()) <= 65_536 < len((out / "report.md").read_bytes())
     assert "✂️ Shortened to fit the 65,536-byte limit" in body
     assert "job summary of [the run](https://github.example/o/r/actions/runs/42)" in body
+
+
+# ---------------------------------------------------------------- whose comment it is
+
+MALLORY = {"login": "mallory", "id": 666, "type": "User"}
+
+
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = github_api.client
+    monkeypatch.setattr(github_api, "client", lambda *a: replace(real(*a), backoff_s=0.01))
+
+
+def test_a_marked_comment_by_someone_else_is_never_updated(
+        results: Path, hosts: FakeHosts, github_env: Env, run_report: RunReport) -> None:
+    """Anyone may post a comment that starts with the marker; it is not ours."""
+    (planted,) = hosts.add_comments(5, [MARKER + "\n### ✅ mlci: pass (trust me)"], MALLORY)
+    run = run_report("--post", env=github_env())
+    assert run.exit_code == 0, run.stderr
+    assert not hosts.of("PATCH")
+    first, ours = hosts.comments[5]
+    assert (first["id"], first["body"]) == (planted, MARKER + "\n### ✅ mlci: pass (trust me)")
+    assert ours["user"] == ACTIONS_BOT and ours["body"].startswith(MARKER + "\n### ❌ mlci: fail")
+    assert run.check("post")["message"] == "created the report comment on PR #5"
+
+
+def test_a_user_token_updates_only_the_comment_of_its_own_user(
+        results: Path, hosts: FakeHosts, github_env: Env, run_report: RunReport) -> None:
+    """GET /user names the token's user; the Actions bot's and an impostor's comments
+    (same login, another id) are left alone."""
+    hosts.github_token = "github_pat_ci_bot_token"
+    hosts.github_users["github_pat_ci_bot_token"] = {"login": "ci-bot", "id": 77, "type": "User"}
+    bot, impostor, own = hosts.add_comments(5, [MARKER + "\nbot"], ACTIONS_BOT) + \
+        hosts.add_comments(5, [MARKER + "\nimpostor"], {"login": "ci-bot", "id": 78,
+                                                        "type": "User"}) + \
+        hosts.add_comments(5, [MARKER + "\nold report"], {"login": "ci-bot", "id": 77,
+                                                          "type": "User"})
+    run = run_report("--post", env=github_env(token=None, MLCI_TOKEN="github_pat_ci_bot_token"))
+    assert run.exit_code == 0, run.stderr
+    assert hosts.of("GET", "/user")[0].status == 200
+    (patch,) = hosts.of("PATCH")
+    assert patch.path.endswith(f"/issues/comments/{own}")
+    bodies = {c["id"]: c["body"] for c in hosts.comments[5]}
+    assert bodies[bot] == MARKER + "\nbot" and bodies[impostor] == MARKER + "\nimpostor"
+    assert bodies[own].startswith(MARKER + "\n### ❌ mlci: fail")
+
+
+@pytest.mark.parametrize(("answer", "why"), [
+    (b"<html><body>502 from a proxy, with status 200</body></html>", "(not JSON)"),
+    (b'[{"id": 1001, "body": "<!-- mlci-rep', "(not JSON)"),
+    (b'{"message": "Server Error"}', "(an object with message)"),
+    (b"", "(an empty body)"),
+    (b'[{"body": "x"}]', "(an item is an object with body)"),
+])
+def test_a_comment_list_that_is_not_json_is_retried_then_exit_3(
+        results: Path, hosts: FakeHosts, github_env: Env, run_report: RunReport,
+        monkeypatch: pytest.MonkeyPatch, answer: bytes, why: str) -> None:
+    """Never read as "no comments yet": that would post a second sticky comment."""
+    fast_retries(monkeypatch)
+    hosts.add_comments(5, [MARKER + "\nold report"])
+    hosts.fail("GET", r"/issues/5/comments$", 200, times=100, raw=answer)
+    run = run_report("--post", env=github_env())
+    assert run.exit_code == 3, run.stderr
+    assert (f"failed after 5 attempts (HTTP 200: the answer is not a JSON list of issue "
+            f"comments {why})") in run.stderr
+    assert len(hosts.of("GET", "/comments")) == 5
+    assert not hosts.of("POST") and not hosts.of("PATCH")
+    assert len(hosts.comments[5]) == 1
+
+
+def test_a_garbled_page_once_is_retried_and_the_comment_updated(
+        results: Path, hosts: FakeHosts, github_env: Env, run_report: RunReport,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    fast_retries(monkeypatch)
+    (old,) = hosts.add_comments(5, [MARKER + "\nold report"])
+    hosts.fail("GET", r"/issues/5/comments$", 200, times=1, raw=b"<html>oops</html>")
+    run = run_report("--post", env=github_env())
+    assert run.exit_code == 0, run.stderr
+    assert [s.status for s in hosts.of("GET", "/comments")] == [200, 200]
+    assert hosts.of("PATCH")[0].path.endswith(f"/issues/comments/{old}")
+    assert len(hosts.comments[5]) == 1
+
+
+def test_an_identity_answer_that_is_not_a_user_is_exit_3(
+        results: Path, hosts: FakeHosts, github_env: Env, run_report: RunReport,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    fast_retries(monkeypatch)
+    hosts.fail("GET", r"/user$", 200, times=100, raw=b'{"login": "x"}')
+    run = run_report("--post", env=github_env())
+    assert run.exit_code == 3
+    assert "GET" in run.stderr and "/user: failed after 5 attempts (HTTP 200: the answer is " \
+        "not a user (login and id) (an object with login))" in run.stderr
+    assert not hosts.of("GET", "/comments") and not hosts.of("POST")
+
+
+def test_dry_run_says_how_the_comment_s_author_is_learned(
+        results: Path, hosts: FakeHosts, github_env: Env, run_report: RunReport) -> None:
+    run = run_report("--post", "--dry-run", env=github_env())
+    assert run.exit_code == 0, run.stderr
+    assert (f"  GET {hosts.github_api}/user to learn whose comments are ours (403 'Resource "
+            "not accessible by integration' means the job's token: github-actions[bot])"
+            ) in run.stdout.splitlines()
+    assert hosts.requests == []

@@ -4,9 +4,13 @@ GitLab's documented Notes API (see fake_hosts.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from mlci.ci import gitlab_api
 from tests.report.conftest import GITLAB_TOKEN, Run, assert_secret_absent
 from tests.report.fake_hosts import FakeHosts
 
@@ -26,7 +30,11 @@ def test_create_then_update_the_same_note(results: Path, hosts: FakeHosts, gitla
         f"https://gitlab.example/g/p/-/merge_requests/9#note_{note['id']}")
     run = run_report("--post", env=gitlab_env())
     assert run.exit_code == 0, run.stderr
-    assert [s.method for s in hosts.requests] == ["GET", "POST", "GET", "PUT"]
+    assert [(s.method, s.path.split("/v4")[1]) for s in hosts.requests] == [
+        ("GET", "/user"), ("GET", "/projects/77/merge_requests/9/notes"),
+        ("POST", "/projects/77/merge_requests/9/notes"), ("GET", "/user"),
+        ("GET", "/projects/77/merge_requests/9/notes"),
+        ("PUT", f"/projects/77/merge_requests/9/notes/{note['id']}")]
     assert hosts.of("PUT")[0].path.endswith(f"/projects/77/merge_requests/9/notes/{note['id']}")
     assert len(hosts.notes[("77", 9)]) == 1
     dotenv = (run.out / "report.env").read_text()
@@ -41,7 +49,7 @@ def test_marker_on_page_3_is_found(results: Path, hosts: FakeHosts, gitlab_env: 
     ids = hosts.add_notes("77", 9, bodies)
     run = run_report("--post", env=gitlab_env())
     assert run.exit_code == 0, run.stderr
-    assert [s.query.get("page", "1") for s in hosts.of("GET")] == ["1", "2", "3"]
+    assert [s.query.get("page", "1") for s in hosts.of("GET", "/notes")] == ["1", "2", "3"]
     assert hosts.of("PUT")[0].path.endswith(f"/notes/{ids[220]}")
     assert not hosts.of("POST")
 
@@ -150,3 +158,34 @@ def test_a_200_check_report_is_not_cut_under_gitlab_s_limit(
     body = hosts.notes[("77", 9)][0]["body"]
     assert "Shortened" not in body
     assert body == MARKER + "\n" + (out / "report.md").read_text()
+
+
+# ---------------------------------------------------------------- whose note it is
+
+
+def test_a_marked_note_by_someone_else_is_never_updated(
+        results: Path, hosts: FakeHosts, gitlab_env: Env, run_report: RunReport) -> None:
+    """Only a note by the token's own user (GET /user) is ours."""
+    (planted,) = hosts.add_notes("77", 9, [MARKER + "\nall green, merge it"],
+                                 author={"id": 666, "username": "mallory"})
+    run = run_report("--post", env=gitlab_env())
+    assert run.exit_code == 0, run.stderr
+    assert not hosts.of("PUT")
+    first, ours = hosts.notes[("77", 9)]
+    assert (first["id"], first["body"]) == (planted, MARKER + "\nall green, merge it")
+    assert ours["author"]["id"] == 501 and ours["body"].startswith(MARKER + "\n### ❌")
+
+
+@pytest.mark.parametrize("answer", [b"<html>Bad gateway</html>", b'[{"id": 5, "bo',
+                                    b'{"message": "500 Internal Server Error"}'])
+def test_a_note_list_that_is_not_json_is_retried_then_exit_3(
+        results: Path, hosts: FakeHosts, gitlab_env: Env, run_report: RunReport,
+        monkeypatch: pytest.MonkeyPatch, answer: bytes) -> None:
+    real = gitlab_api.client
+    monkeypatch.setattr(gitlab_api, "client", lambda *a: replace(real(*a), backoff_s=0.01))
+    hosts.fail("GET", r"/notes$", 200, times=100, raw=answer)
+    run = run_report("--post", env=gitlab_env())
+    assert run.exit_code == 3
+    assert "failed after 5 attempts (HTTP 200: the answer is not a JSON list of notes" \
+        in run.stderr
+    assert not hosts.of("POST") and ("77", 9) not in hosts.notes
