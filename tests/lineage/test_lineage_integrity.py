@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from mlci import schemas
 from mlci.cli import main
 from mlci.errors import InputError
 from mlci.lineage import signing, steps
@@ -169,6 +170,7 @@ def test_a_record_edited_after_signing_fails_naming_the_field(
     code, _, _ = mlci("lineage", "verify", "--lineage", LINEAGE, "--public-key", str(public))
     assert code == 1
     doc = json.loads((work / ".mlci/lineage-verify.json").read_text())
+    assert list(schemas.validator(schemas.RESULT).iter_errors(doc)) == []
     record = [c for c in doc["checks"] if c["name"].startswith("record: ")]
     assert [c["name"] for c in record] == [f"record: {field}"]
     assert record[0]["message"].startswith(f"{LINEAGE}: {field} was edited after signing: signed ")
