@@ -1,31 +1,36 @@
 """Per-column data drift between a reference and a current dataset.
 
-Defaults are Evidently's (DataDriftPreset), so teams can switch without their
-gates changing meaning. Per column, after dropping nulls (and ±inf):
+Per column, after dropping nulls (and ±inf), with n_eff = n_ref · n_cur /
+(n_ref + n_cur) (see `mlci.stats.drift_choice` for why both sizes decide):
 
-==================  =====================================  ================================
-reference rows      numeric column                          categorical column
-==================  =====================================  ================================
-≤ 1,000             > 5 distinct values: KS, p < 0.05       > 2 distinct: chi-square, p < 0.05
-                    3–5 distinct: chi-square, p < 0.05      ≤ 2 distinct: two-proportion z,
-                    ≤ 2 distinct: two-proportion z, p < .05 p < 0.05
-> 1,000             > 5 distinct: Wasserstein distance ÷    Jensen–Shannon distance ≥ 0.1
-                    std(reference) ≥ 0.1; ≤ 5 distinct:
-                    Jensen–Shannon distance ≥ 0.1
-==================  =====================================  ================================
+==============  =======================================  ===============================
+n_eff           numeric column                            categorical column
+==============  =======================================  ===============================
+≤ 1,000         > 5 distinct values: KS, p ≤ 0.05;        > 2 distinct: chi-square,
+                3–5 distinct: chi-square, p < 0.05;       p < 0.05; ≤ 2 distinct:
+                ≤ 2 distinct: two-proportion z, p < 0.05  two-proportion z, p < 0.05
+> 1,000         > 5 distinct: Wasserstein distance ÷      ≤ n_eff / 50 levels: Jensen–
+                std(reference) ≥ 0.1; ≤ 5 distinct:       Shannon distance ≥ 0.1; more
+                Jensen–Shannon distance ≥ 0.1             levels: chi-square, p < 0.05
+==============  =======================================  ===============================
 
-"Distinct values" counts both sides together. PSI (≥ 0.1) is available on
-request, as are the other tests for any column. Jensen–Shannon uses base-2
-logarithms (bounded by 1) and PSI Evidently's smoothing of empty bins; both bin
-numeric columns with more than 20 reference values into Sturges bins over both
-sides, and use value counts otherwise.
+With a large current window n_eff ≈ n_ref and this is Evidently's DataDriftPreset
+rule. "Distinct values" counts both sides together. PSI (≥ 0.1) is available on
+request, as are the other tests for any column. Every statistic is Evidently's
+(`mlci.stats.drift_stats`), so a column scored by the same method gets the same
+number, except the chi-square: Evidently's treats the reference frequencies as
+the true expected counts of a one-sample goodness-of-fit test, ignoring that the
+reference is itself a sample (with 1,000 vs 1,000 rows of a 10-level column and no
+drift at all it flags about half of all columns). mlci runs the two-sample test on
+the 2 × k table, rare levels grouped, whose false-positive rate is the nominal 5 %.
 
-One deliberate difference: Evidently's chi-square treats the reference
-frequencies as the true expected counts of a one-sample goodness-of-fit test,
-ignoring that the reference is itself a sample. With 1,000 vs 1,000 rows of a
-10-level column and no drift at all, that flags about half of all columns. We
-run the two-sample test the situation calls for — `scipy.stats.chi2_contingency`
-on the 2 × k table of counts — whose false-positive rate is the nominal 5 %.
+Identifiers: a categorical column nearly unique on both sides (order numbers,
+user IDs) is skipped with a note unless a method is named for it; two samples of
+IDs share no value, so any level-by-level test has nothing to compare.
+
+Missing values: the share of nulls is tested on its own for every column (two-
+proportion z, p < 0.05), so a jump from 0 % to 50 % missing is a finding even
+when the values that remain look alike.
 
 Dataset drift: when the share of drifted columns (among the columns that could
 be tested) reaches the threshold, 0.5 by default (Evidently's `drift_share`).
@@ -33,35 +38,36 @@ A column that is entirely null on one side cannot be tested; it is reported
 (warn) and left out of the share, never a crash. A constant column is tested
 like any other (no drift if the constant is the same on both sides).
 
-Speed: each numeric column is sorted once per side; KS and Wasserstein both
-come from merging the two sorted arrays (linear time), not from
-`scipy.stats.wasserstein_distance`, which re-sorts and binary-searches. Each
-categorical column is encoded once (one factorisation of both sides) and
-counted with `np.bincount`.
+Speed: each numeric column is sorted once per side; each categorical column is
+encoded once (one factorisation of both sides) and counted with `np.bincount`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import numpy.typing as npt
-from scipy import stats
-from scipy.spatial.distance import jensenshannon
-from scipy.special import ndtr
 
 from mlci.errors import InputError
+from mlci.stats.drift_choice import DriftMethod, Kind, default_method, looks_like_id
+from mlci.stats.drift_stats import (
+    FloatArray,
+    IntArray,
+    chisquare_counts,
+    jensenshannon_counts,
+    ks_sorted,
+    proportions_z,
+    psi_counts,
+    wasserstein_sorted,
+    z_counts,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-Kind = Literal["numeric", "categorical"]
-DriftMethod = Literal["ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi"]
 ColumnStatus = Literal["pass", "warn", "skip"]
 
 METHODS: tuple[str, ...] = ("ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi")
@@ -75,18 +81,17 @@ METHOD_NAMES = {
     "wasserstein": "Wasserstein distance (normed)", "jensenshannon": "Jensen-Shannon distance",
     "psi": "PSI",
 }
-SMALL_REFERENCE = 1000  # Evidently: up to this many reference rows, use tests; above, distances
 DEFAULT_SHARE = 0.5
-JS_BASE = 2.0
+NULL_SHARE_ALPHA = 0.05  # the missing-value share test: drift when its p-value is below
 _BINNED_ABOVE = 20  # reference values above which numeric JS/PSI use Sturges bins
-_EXACT_KS_MAX = 10_000  # scipy's ks_2samp 'auto' is exact up to this many rows per side
 _MIN_STD = 0.001  # Evidently's floor on the reference std for the normed Wasserstein
 
 
 @dataclass(frozen=True)
 class ColumnDrift:
-    """`score` is a p-value for ks/chisquare/z (drift when below `threshold`) and a
-    distance otherwise (drift when at or above it)."""
+    """`score` is a p-value for ks/chisquare/z (drift when below `threshold`; for KS at
+    or below, as in Evidently) and a distance otherwise (drift when at or above it).
+    `null_p_value` tests the share of missing values (None when a side has no rows)."""
 
     column: str
     kind: Kind
@@ -100,6 +105,8 @@ class ColumnDrift:
     n_current: int = 0
     null_reference: float = 0.0
     null_current: float = 0.0
+    null_p_value: float | None = None
+    null_drifted: bool = False
 
     @property
     def is_p_value(self) -> bool:
@@ -120,108 +127,7 @@ class DatasetDrift:
     drifted: bool
     status: Literal["pass", "fail", "skip"]
     message: str
-
-
-# --- statistics on sorted arrays and counts (public so tests can hold them to scipy) ---
-
-
-def merge_sorted(ref: FloatArray, cur: FloatArray) -> tuple[FloatArray, IntArray, IntArray]:
-    """Merged sorted values, and how many reference / current values are ≤ each
-    position's value *at the last position of each run of equal values* (elsewhere
-    the counts are partial, which only ever meets a zero-width step)."""
-    n = ref.shape[0] + cur.shape[0]
-    at_cur = np.searchsorted(ref, cur, "left") + np.arange(cur.shape[0])
-    is_cur = np.zeros(n, dtype=bool)
-    is_cur[at_cur] = True
-    merged = np.empty(n)
-    merged[at_cur] = cur
-    merged[~is_cur] = ref
-    n_cur = np.cumsum(is_cur, dtype=np.int64)
-    n_ref = np.arange(1, n + 1, dtype=np.int64) - n_cur
-    return merged, n_ref, n_cur
-
-
-def wasserstein_sorted(ref: FloatArray, cur: FloatArray,
-                       merged: tuple[FloatArray, IntArray, IntArray] | None = None) -> float:
-    """First Wasserstein distance, ∫|F_ref − F_cur| dx, from sorted samples.
-
-    When the two sizes have a small common multiple L (equal sizes, or one a
-    multiple of the other), the same integral over quantiles, ∫|Q_ref − Q_cur| du,
-    is a mean of |differences| between the sorted samples each repeated to length
-    L: one pass, no merge. Otherwise the samples are merged."""
-    n1, n2 = ref.shape[0], cur.shape[0]
-    lcm = math.lcm(n1, n2)
-    if merged is None and lcm <= 2 * (n1 + n2):
-        a = ref if lcm == n1 else np.repeat(ref, lcm // n1)
-        b = cur if lcm == n2 else np.repeat(cur, lcm // n2)
-        return float(np.abs(a - b).mean())
-    values, n_ref, n_cur = merged if merged is not None else merge_sorted(ref, cur)
-    gaps = np.diff(values)
-    diff = np.abs(n_ref[:-1] / ref.shape[0] - n_cur[:-1] / cur.shape[0])
-    return float(np.dot(diff, gaps))
-
-
-def ks_sorted(ref: FloatArray, cur: FloatArray,
-              merged: tuple[FloatArray, IntArray, IntArray] | None = None
-              ) -> tuple[float, float]:
-    """Two-sample KS statistic and p-value, as `scipy.stats.ks_2samp(method='auto')`.
-
-    Small samples go to scipy itself (its exact p-value; cheap at that size); large
-    ones take the statistic from the merge and Smirnov's asymptotic p-value exactly
-    as scipy computes it."""
-    n1, n2 = ref.shape[0], cur.shape[0]
-    if max(n1, n2) <= _EXACT_KS_MAX:
-        res = stats.ks_2samp(ref, cur)
-        return float(res.statistic), float(res.pvalue)
-    values, c_ref, c_cur = merged if merged is not None else merge_sorted(ref, cur)
-    last = np.r_[values[1:] != values[:-1], True]
-    cd = c_ref[last] / n1 - c_cur[last] / n2
-    d = float(max(np.clip(-cd.min(), 0, 1), cd.max()))
-    m, n = sorted([float(n1), float(n2)], reverse=True)
-    en = m * n / (m + n)
-    p = float(np.clip(stats.kstwo.sf(d, np.round(en)), 0, 1))
-    return d, p
-
-
-def chisquare_counts(ref: IntArray, cur: IntArray) -> float:
-    """p-value of the two-sample chi-square test on the 2 × k table (see module doc)."""
-    keep = (ref + cur) > 0
-    if int(keep.sum()) < 2:
-        return 1.0
-    return float(stats.chi2_contingency(np.vstack([ref[keep], cur[keep]])).pvalue)
-
-
-def z_counts(ref: IntArray, cur: IntArray) -> float:
-    """Two-proportion z-test p-value of the first category's share (Evidently's z test:
-    pooled variance, two-sided)."""
-    n1, n2 = float(ref.sum()), float(cur.sum())
-    if int(((ref + cur) > 0).sum()) < 2:
-        return 1.0
-    p1, p2 = ref[0] / n1, cur[0] / n2
-    pooled = (ref[0] + cur[0]) / (n1 + n2)
-    z = (p1 - p2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    return float(2.0 * ndtr(-abs(z)))
-
-
-def jensenshannon_counts(ref: IntArray | FloatArray, cur: IntArray | FloatArray,
-                         base: float = JS_BASE) -> float:
-    return float(jensenshannon(ref / ref.sum(), cur / cur.sum(), base))
-
-
-def psi_counts(ref: IntArray | FloatArray, cur: IntArray | FloatArray) -> float:
-    """Population stability index with Evidently's smoothing of empty bins."""
-    r = _smooth(ref / ref.sum())
-    c = _smooth(cur / cur.sum())
-    return float(np.sum((r - c) * np.log(r / c)))
-
-
-def _smooth(share: FloatArray) -> FloatArray:
-    nonzero = share[share != 0]
-    if nonzero.size == 0 or nonzero.size == share.size:
-        return share
-    smallest = float(nonzero.min())
-    fill = smallest / 10**6 if smallest <= 0.0001 else 0.0001
-    return np.where(share == 0, fill, share)
+    n_null_drifted: int = 0
 
 
 # --- one column ---------------------------------------------------------------
@@ -265,17 +171,6 @@ def _union_distinct(sides: _Sides, cap: int) -> int:
     return int(np.union1d(_uniques_sorted(sides.ref), _uniques_sorted(sides.cur)).shape[0])
 
 
-def default_method(n_reference: int, kind: Kind, distinct: int) -> DriftMethod:
-    """Evidently's choice of test (see the module docstring)."""
-    if n_reference <= SMALL_REFERENCE:
-        if kind == "numeric" and distinct > 5:
-            return "ks"
-        return "chisquare" if distinct > 2 else "z"
-    if kind == "numeric" and distinct > 5:
-        return "wasserstein"
-    return "jensenshannon"
-
-
 def _value_counts(sides: _Sides) -> tuple[IntArray, IntArray]:
     """Counts per distinct value over both sides (numeric columns: from the sorted arrays)."""
     if sides.kind == "categorical":
@@ -306,7 +201,8 @@ def _binned(sides: _Sides) -> tuple[IntArray, IntArray]:
     return _value_counts(sides)
 
 
-def _score(sides: _Sides, method: DriftMethod) -> float:
+def _score(sides: _Sides, method: DriftMethod) -> float | None:
+    """The column's score by `method`; None when the data cannot carry the test."""
     if method in ("ks", "wasserstein"):
         if sides.kind != "numeric":
             raise InputError(f"drift method {method} needs a numeric column")
@@ -355,8 +251,11 @@ def _categorical_counts(ref: Any, cur: Any) -> tuple[IntArray, IntArray, int, in
         order = np.argsort(np.asarray(uniques, dtype=object), kind="stable")
         rank = np.empty(k, dtype=np.int64)
         rank[order] = np.arange(k)
-    except TypeError:  # labels of mixed types cannot be sorted: keep first-seen order
-        rank = np.arange(k, dtype=np.int64)
+    except TypeError:  # labels of mixed types: sort by type, then text. Never by first
+        # sight, which puts reference-only labels first and would bias grouped levels.
+        keys = [(type(u).__name__, str(u)) for u in uniques]
+        rank = np.empty(k, dtype=np.int64)
+        rank[sorted(range(k), key=keys.__getitem__)] = np.arange(k)
     n_ref = len(r)
     out = []
     for part in (codes[:n_ref], codes[n_ref:]):  # two sides
@@ -374,6 +273,65 @@ def infer_kind(values: Any) -> Kind:
     return "numeric"
 
 
+def _load(reference: Any, current: Any, column: str, kind: Kind) -> tuple[_Sides, int, int]:
+    """The column's non-null values per side, and each side's row count with nulls."""
+    if kind == "numeric":
+        ref, n_ref_all = _numeric_values(reference, column, "reference")
+        cur, n_cur_all = _numeric_values(current, column, "current")
+        std = float(np.std(ref)) if ref.size else 0.0
+        return _Sides(kind, ref=np.sort(ref), cur=np.sort(cur), ref_std=std), n_ref_all, n_cur_all
+    rc, cc, n_ref_all, n_cur_all = _categorical_counts(reference, current)
+    return _Sides(kind, ref_counts=rc, cur_counts=cc), n_ref_all, n_cur_all
+
+
+def _untested_note(sides: _Sides, column: str, skip_ids: bool) -> tuple[ColumnStatus, str] | None:
+    """Why a column is not tested at all, if it is not: no values on a side, or an
+    identifier (when `skip_ids`)."""
+    n_ref, n_cur = sides.sizes()
+    if n_ref == 0 and n_cur == 0:
+        return "skip", f"{column}: all values are null on both sides; not tested"
+    if n_ref == 0 or n_cur == 0:
+        side = "reference" if n_ref == 0 else "current"
+        return "warn", (f"{column}: all values are null in the {side} data; not tested and "
+                        "left out of the drift share")
+    if sides.kind == "categorical" and skip_ids:
+        assert sides.ref_counts is not None and sides.cur_counts is not None
+        d_ref, d_cur = int((sides.ref_counts > 0).sum()), int((sides.cur_counts > 0).sum())
+        if looks_like_id(d_ref, n_ref, d_cur, n_cur):
+            return "skip", (f"{column}: looks like an identifier ({d_ref:,} distinct values in "
+                            f"{n_ref:,} reference rows, {d_cur:,} in {n_cur:,} current rows); "
+                            "not tested: exclude it, or name a drift method for it to test it")
+    return None
+
+
+def _verdict(column: str, method: DriftMethod, score: float, limit: float,
+             constant: bool) -> tuple[bool, str]:
+    """Drift or not, and the message. KS drifts at p ≤ threshold (Evidently's `<=`),
+    the other tests below it, distances at or above it."""
+    if method in P_VALUE_METHODS:
+        strict = method != "ks"
+        drifted = score < limit if strict else score <= limit
+        relation = ("<" if strict else "≤") if drifted else ("≥" if strict else ">")
+    else:
+        drifted = score >= limit
+        relation = "≥" if drifted else "<"
+    verdict = "drift detected" if drifted else "no drift"
+    note = " (constant column)" if constant else ""
+    return drifted, (f"{column}: {METHOD_NAMES[method]} {score:.4g} {relation} {limit:g}: "
+                     f"{verdict}{note}")
+
+
+def missing_message(found: ColumnDrift) -> str:
+    """One line on the share of missing values, for the column's missing-value check."""
+    before, after = f"{found.null_reference:.1%}", f"{found.null_current:.1%}"
+    if found.null_p_value is None:
+        return f"{found.column}: missing values {before} → {after}; not tested (no rows)"
+    relation = "<" if found.null_drifted else "≥"
+    verdict = "changed" if found.null_drifted else "no change"
+    return (f"{found.column}: missing values {before} → {after}, two-proportion z p-value "
+            f"{found.null_p_value:.4g} {relation} {NULL_SHARE_ALPHA:g}: {verdict}")
+
+
 def column_drift(
     reference: Any,
     current: Any,
@@ -382,55 +340,47 @@ def column_drift(
     kind: Kind | None = None,
     method: DriftMethod | None = None,
     threshold: float | None = None,
+    skip_identifiers: bool | None = None,
 ) -> ColumnDrift:
-    """Drift of one column (array-likes or pandas Series), with Evidently's default test
-    unless `method` is given."""
+    """Drift of one column (array-likes or pandas Series): the default test for its
+    kind and both sample sizes (`drift_choice.default_method`) unless `method` is
+    given, and the test of its share of missing values. An identifier column is
+    skipped when `skip_identifiers`, by default when no method is named."""
     if method is not None and method not in METHODS:
         raise InputError(f"column {column!r}: unknown drift method {method!r}; expected one "
                          f"of {', '.join(METHODS)}")
+    if threshold is not None and (isinstance(threshold, bool)
+                                  or not isinstance(threshold, (int, float))
+                                  or not (math.isfinite(threshold) and threshold > 0)):
+        raise InputError(f"column {column!r}: drift threshold must be a number above 0, "
+                         f"got {threshold!r}")
     kind = kind or infer_kind(reference)
     if kind not in ("numeric", "categorical"):
         raise InputError(f"column {column!r}: kind must be numeric or categorical, got {kind!r}")
-    if kind == "numeric":
-        ref, n_ref_all = _numeric_values(reference, column, "reference")
-        cur, n_cur_all = _numeric_values(current, column, "current")
-        std = float(np.std(ref)) if ref.size else 0.0
-        sides = _Sides(kind, ref=np.sort(ref), cur=np.sort(cur), ref_std=std)
-    else:
-        rc, cc, n_ref_all, n_cur_all = _categorical_counts(reference, current)
-        sides = _Sides(kind, ref_counts=rc, cur_counts=cc)
+    sides, n_ref_all, n_cur_all = _load(reference, current, column, kind)
     n_ref, n_cur = sides.sizes()
-    null_ref = 1.0 - n_ref / n_ref_all if n_ref_all else 0.0
-    null_cur = 1.0 - n_cur / n_cur_all if n_cur_all else 0.0
-
-    def result(method: DriftMethod | None, score: float | None, limit: float | None,
-               drifted: bool, status: ColumnStatus, message: str) -> ColumnDrift:
-        return ColumnDrift(column, kind, method, score, limit, drifted, status, message,
-                           n_ref, n_cur, null_ref, null_cur)
-
-    if n_ref == 0 or n_cur == 0:
-        if n_ref == 0 and n_cur == 0:
-            return result(None, None, None, False, "skip",
-                          f"{column}: all values are null on both sides; not tested")
-        side = "reference" if n_ref == 0 else "current"
-        return result(None, None, None, False, "warn",
-                      f"{column}: all values are null in the {side} data; not tested and "
-                      "left out of the drift share")
-
-    chosen: DriftMethod = method or default_method(n_ref, kind, _union_distinct(sides, 5))
+    null_p = (proportions_z(n_ref_all - n_ref, n_ref_all, n_cur_all - n_cur, n_cur_all)
+              if n_ref_all and n_cur_all else None)
+    base = ColumnDrift(column, kind, None, None, None, False, "skip", "", n_ref, n_cur,
+                       1.0 - n_ref / n_ref_all if n_ref_all else 0.0,
+                       1.0 - n_cur / n_cur_all if n_cur_all else 0.0,
+                       null_p, null_p is not None and null_p < NULL_SHARE_ALPHA)
+    skip_ids = method is None if skip_identifiers is None else skip_identifiers
+    untested = _untested_note(sides, column, skip_ids)
+    if untested is not None:
+        return replace(base, status=untested[0], message=untested[1])
+    chosen: DriftMethod = method or default_method(n_ref, n_cur, kind,
+                                                   _union_distinct(sides, 5))
     limit = DEFAULT_THRESHOLDS[chosen] if threshold is None else float(threshold)
     score = _score(sides, chosen)
-    if chosen in P_VALUE_METHODS:
-        drifted = score < limit
-        relation = "<" if drifted else "≥"
-    else:
-        drifted = score >= limit
-        relation = "≥" if drifted else "<"
-    verdict = "drift detected" if drifted else "no drift"
-    note = " (constant column)" if _union_distinct(sides, 1) == 1 else ""
-    message = (f"{column}: {METHOD_NAMES[chosen]} {score:.4g} {relation} {limit:g}: "
-               f"{verdict}{note}")
-    return result(chosen, float(score), limit, drifted, "warn" if drifted else "pass", message)
+    if score is None:
+        levels = _value_counts(sides)[0].shape[0]
+        return replace(base, method=chosen, threshold=limit, message=(
+            f"{column}: {levels:,} levels and too few rows to compare them ({n_ref:,} "
+            f"reference, {n_cur:,} current); not tested"))
+    drifted, message = _verdict(column, chosen, score, limit, _union_distinct(sides, 1) == 1)
+    return replace(base, method=chosen, score=float(score), threshold=limit, drifted=drifted,
+                   status="warn" if drifted else "pass", message=message)
 
 
 ColumnLoader = Callable[[str], tuple[Any, Any]]
@@ -459,9 +409,11 @@ def drift_columns(names: Sequence[str], load: ColumnLoader,
     results = []
     for name in names:  # one per column
         ref, cur = load(name)
+        # one method for every column does not name one for an identifier; `methods` does
         results.append(column_drift(ref, cur, column=name, kind=opts.kinds.get(name),
                                     method=opts.methods.get(name, opts.method),
-                                    threshold=opts.thresholds.get(name)))
+                                    threshold=opts.thresholds.get(name),
+                                    skip_identifiers=name not in opts.methods))
         del ref, cur
     return _summarise(tuple(results), opts.share)
 
@@ -469,9 +421,12 @@ def drift_columns(names: Sequence[str], load: ColumnLoader,
 def _summarise(results: tuple[ColumnDrift, ...], share: float) -> DatasetDrift:
     tested = [r for r in results if r.tested]
     n_drifted = sum(r.drifted for r in tested)
+    n_null = sum(r.null_drifted for r in results)
+    nulls = (f"; {n_null} column{'s' if n_null > 1 else ''} with a changed share of missing "
+             "values" if n_null else "")
     if not tested:
         return DatasetDrift(results, 0, 0, 0.0, share, False, "skip",
-                            "no column could be tested for drift")
+                            "no column could be tested for drift" + nulls, n_null)
     frac = n_drifted / len(tested)
     drifted = frac >= share
     message = (f"{n_drifted} of {len(tested)} columns drifted ({frac:.0%}); dataset drift "
@@ -480,7 +435,7 @@ def _summarise(results: tuple[ColumnDrift, ...], share: float) -> DatasetDrift:
     if untested:
         message += f"; {untested} column{'s' if untested > 1 else ''} not tested"
     return DatasetDrift(results, len(tested), n_drifted, frac, share, drifted,
-                        "fail" if drifted else "pass", message)
+                        "fail" if drifted else "pass", message + nulls, n_null)
 
 
 def select_columns(reference: Sequence[str], current: Sequence[str],

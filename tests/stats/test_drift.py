@@ -1,5 +1,5 @@
-"""Drift statistics against scipy, Evidently's choice of test, and the two-sample
-chi-square's false-positive rate."""
+"""Drift statistics against scipy and Evidently's definitions, the choice of test,
+and the two-sample chi-square's false-positive rate."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from scipy.spatial.distance import jensenshannon
 from statsmodels.stats.proportion import proportions_ztest
 
 from mlci.errors import InputError
-from mlci.stats import drift
+from mlci.stats import drift, drift_choice, drift_stats
 from mlci.stats.drift import column_drift, dataset_drift
 
 
@@ -33,7 +33,7 @@ def _pair(n_ref: int, n_cur: int, seed: int, shift: float = 0.0,
 ])
 def test_ks_equals_scipy(n_ref: int, n_cur: int, decimals: int | None) -> None:
     ref, cur = _pair(n_ref, n_cur, seed=n_ref, shift=0.03, decimals=decimals)
-    d, p = drift.ks_sorted(np.sort(ref), np.sort(cur))
+    d, p = drift_stats.ks_sorted(np.sort(ref), np.sort(cur))
     want = stats.ks_2samp(ref, cur)
     assert abs(d - want.statistic) <= 1e-12
     assert abs(p - want.pvalue) <= 1e-9
@@ -46,7 +46,7 @@ def test_ks_equals_scipy(n_ref: int, n_cur: int, decimals: int | None) -> None:
 ])
 def test_wasserstein_equals_scipy(n_ref: int, n_cur: int, decimals: int | None) -> None:
     ref, cur = _pair(n_ref, n_cur, seed=7, shift=0.3, decimals=decimals)
-    ours = drift.wasserstein_sorted(np.sort(ref), np.sort(cur))
+    ours = drift_stats.wasserstein_sorted(np.sort(ref), np.sort(cur))
     assert abs(ours - stats.wasserstein_distance(ref, cur)) <= 1e-9
 
 
@@ -75,7 +75,7 @@ def test_jensenshannon_equals_scipy_on_categories() -> None:
     res = column_drift(ref, cur, column="c")
     assert res.method == "jensenshannon" and res.kind == "categorical"
     p, q = _shares(ref, cur)
-    assert res.score == pytest.approx(float(jensenshannon(p, q, 2.0)), abs=1e-9)
+    assert res.score == pytest.approx(float(jensenshannon(p, q)), abs=1e-9)
     assert res.null_reference == pytest.approx(60 / 3000)
 
 
@@ -85,7 +85,7 @@ def test_jensenshannon_and_psi_on_binned_numbers() -> None:
     p = np.histogram(ref, edges)[0] / len(ref)
     q = np.histogram(cur, edges)[0] / len(cur)
     js = column_drift(ref, cur, method="jensenshannon")
-    assert js.score == pytest.approx(float(jensenshannon(p, q, 2.0)), abs=1e-9)
+    assert js.score == pytest.approx(float(jensenshannon(p, q)), abs=1e-9)
     psi = column_drift(ref, cur, method="psi")
     assert psi.score == pytest.approx(_psi_reference(p, q), abs=1e-9)
     assert psi.threshold == 0.1
@@ -131,20 +131,27 @@ def test_chisquare_is_the_two_sample_test() -> None:
     assert res.score == pytest.approx(stats.chi2_contingency(table).pvalue, abs=1e-12)
 
 
-@pytest.mark.parametrize(("n_ref", "kind", "distinct", "method"), [
-    (1000, "numeric", 6, "ks"), (1000, "numeric", 5, "chisquare"), (1000, "numeric", 2, "z"),
-    (1000, "categorical", 3, "chisquare"), (1000, "categorical", 2, "z"),
-    (1001, "numeric", 6, "wasserstein"), (1001, "numeric", 5, "jensenshannon"),
-    (1001, "categorical", 40, "jensenshannon"), (1001, "categorical", 2, "jensenshannon"),
+@pytest.mark.parametrize(("n_ref", "n_cur", "kind", "distinct", "method"), [
+    # Evidently's small-reference rule
+    (1000, 500, "numeric", 6, "ks"), (1000, 500, "numeric", 5, "chisquare"),
+    (1000, 500, "numeric", 2, "z"), (1000, 500, "categorical", 3, "chisquare"),
+    (1000, 500, "categorical", 2, "z"),
+    # a small current window: n_eff = 5000·1000/6000 = 833, tests although the reference is big
+    (5000, 1000, "numeric", 6, "ks"), (5000, 100, "categorical", 3, "chisquare"),
+    (2000, 2000, "numeric", 40, "ks"),  # n_eff exactly 1,000
+    # n_eff = 5000·1300/6300 = 1031.7: distances, as Evidently
+    (5000, 1300, "numeric", 6, "wasserstein"), (5000, 1300, "numeric", 5, "jensenshannon"),
+    (5000, 1300, "categorical", 2, "jensenshannon"),
+    (5000, 1300, "categorical", 20, "jensenshannon"),  # 20 ≤ 1031.7 / 50
+    (5000, 1300, "categorical", 21, "chisquare"),  # too many levels for Jensen–Shannon
 ])
-def test_default_method_is_evidentlys(n_ref: int, kind: Any, distinct: int,
-                                      method: str) -> None:
-    assert drift.default_method(n_ref, kind, distinct) == method
+def test_default_method(n_ref: int, n_cur: int, kind: Any, distinct: int, method: str) -> None:
+    assert drift_choice.default_method(n_ref, n_cur, kind, distinct) == method
     rng = np.random.default_rng(0)
     values = np.arange(distinct, dtype=float)
     ref = rng.choice(values, n_ref)
     ref[:distinct] = values  # every value present
-    cur = rng.choice(values, 500)
+    cur = rng.choice(values, n_cur)
     data = (ref, cur) if kind == "numeric" else (ref.astype(int).astype(str),
                                                   cur.astype(int).astype(str))
     assert column_drift(*data).method == method
@@ -198,9 +205,9 @@ def test_pandas_dtypes() -> None:
     cur = pd.Series(rng.choice(list("xyw"), 3000)).astype("category")
     res_cat = column_drift(cats, cur)
     p, q = _shares(cats.astype(str), cur.astype(str))
-    assert res_cat.score == pytest.approx(float(jensenshannon(p, q, 2.0)), abs=1e-9)
+    assert res_cat.score == pytest.approx(float(jensenshannon(p, q)), abs=1e-9)
     flags = column_drift(pd.Series([True, False] * 600), pd.Series([True] * 700 + [False] * 500))
-    assert flags.kind == "categorical" and flags.method == "jensenshannon"
+    assert flags.kind == "categorical" and flags.method == "z"  # n_eff 600: a test
 
 
 def test_dataset_drift_share_and_columns() -> None:
@@ -256,3 +263,7 @@ def test_bad_drift_input() -> None:
         column_drift(pd.Series(["x", "y"]), pd.Series(["y", "z"]), kind="numeric")
     with pytest.raises(InputError, match="share"):
         dataset_drift(ref, ref, share=0)
+    for bad in (float("nan"), float("inf"), 0.0, -0.1, "0.05", True):
+        with pytest.raises(InputError, match=r"^column 'a': drift threshold must be a number "
+                                             r"above 0, got "):
+            dataset_drift(ref, ref, columns=["a"], thresholds={"a": bad})  # type: ignore[dict-item]
