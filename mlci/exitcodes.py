@@ -1,4 +1,4 @@
-"""Exit codes shared by every step (DESIGN.md), so `if: failure()` and
+"""Exit codes shared by every step (docs/architecture.md), so `if: failure()` and
 GitLab `when: on_failure` behave the same whichever step failed."""
 
 from __future__ import annotations

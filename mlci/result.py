@@ -1,4 +1,4 @@
-"""The result document every step writes (DESIGN.md, `schemas/result.schema.json`).
+"""The result document every step writes (docs/architecture.md, `schemas/result.schema.json`).
 
 One shape for every step is what lets `report` render anything and `promote`
 use any step's output as a gate, so steps build `Result` objects and never
@@ -62,7 +62,7 @@ class Check:
 
 
 def unique_names(checks: list[Check]) -> list[Check]:
-    """Check names are unique within a result document (DESIGN.md): a repeated name
+    """Check names are unique within a result document (docs/architecture.md): a repeated name
     gets ` #2`, ` #3`, … in the order the checks come."""
     seen: dict[str, int] = {}
     for check in checks:
@@ -90,6 +90,9 @@ class Result:
     started_at: str = field(default_factory=lambda: now_iso())
     duration_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    # CI outputs the step sets besides verdict and paths (e.g. promote's version):
+    # for the next job, not part of the document.
+    outputs: dict[str, str] = field(default_factory=dict)
 
     @property
     def verdict(self) -> Status:
