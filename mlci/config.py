@@ -1,11 +1,14 @@
 """Loading `mlci.yml`: schema validation with file, line and field in every error.
 
 The YAML node tree is kept beside the data so that any check can point CI
-annotations at the exact line that configured it."""
+annotations at the exact line that configured it. The file is read by
+`mlci.safe_yaml` (bounded cost, no duplicate keys), and every number must be
+finite: `min: .nan` would otherwise pass every comparison vacuously."""
 
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,11 +16,13 @@ from typing import Any
 
 import yaml
 
+from mlci import safe_yaml
 from mlci.errors import InputError
 from mlci.result import Location
 from mlci.schemas import CONFIG, load_schema, validator
 
 DEFAULT_FILE = "mlci.yml"
+DEFAULT_FILES = (DEFAULT_FILE, "mlci.yaml")  # both spellings are common; never both at once
 DEFAULT_COLUMNS = {"target": "y_true", "prediction": "y_pred", "score": "y_score"}
 TEST_KINDS = ("metric", "fairness", "column", "row_count", "latency", "model_size_mb")
 
@@ -31,6 +36,13 @@ class Columns:
     score: str = "y_score"
     id: str | None = None
     groups: tuple[str, ...] = ()
+    named: tuple[str, ...] = ()  # other columns the config names (tests, slices)
+
+    @property
+    def used(self) -> frozenset[str]:
+        """Every column a predictions file is read for: the rest are never loaded."""
+        return frozenset((self.target, self.prediction, self.score,
+                          *((self.id,) if self.id else ()), *self.groups, *self.named))
 
 
 @dataclass(frozen=True)
@@ -50,7 +62,18 @@ class Config:
         return Columns(target=raw.get("target", DEFAULT_COLUMNS["target"]),
                        prediction=raw.get("prediction", DEFAULT_COLUMNS["prediction"]),
                        score=raw.get("score", DEFAULT_COLUMNS["score"]), id=raw.get("id"),
-                       groups=tuple(raw.get("groups", ())))
+                       groups=tuple(raw.get("groups", ())), named=self._named_columns())
+
+    def _named_columns(self) -> tuple[str, ...]:
+        """Columns named outside `columns:`: data tests, metric slices, fairness groups,
+        compare slices. A new setting that names a column must be added here, or the
+        predictions file is read without it."""
+        found: list[str] = []
+        for test in self.tests:
+            for key in ("column", "slice", "by"):
+                found += _strings(test.get(key))
+        found += _strings(self.section("compare").get("slices"))
+        return tuple(dict.fromkeys(found))
 
     @property
     def tests(self) -> list[dict[str, Any]]:
@@ -78,6 +101,17 @@ class Config:
         return self.task
 
 
+def _strings(value: Any) -> list[str]:
+    """Column names in a setting: a name, a list of names, or mappings with `column`."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return _strings(value.get("column"))
+    if isinstance(value, list):
+        return [name for item in value for name in _strings(item)]
+    return []
+
+
 def format_path(path: JsonPath) -> str:
     """`("tests", 2, "min")` → `tests[2].min`, the form users see in errors."""
     text = ""
@@ -87,13 +121,20 @@ def format_path(path: JsonPath) -> str:
 
 
 def resolve_path(option: str | None, environ: dict[str, str] | None = None) -> str | None:
-    """--config, else $MLCI_CONFIG (click passes it), else ./mlci.yml when present."""
+    """--config, else $MLCI_CONFIG (click passes it), else ./mlci.yml or ./mlci.yaml.
+
+    Both present is an error: silently preferring one would run the tests of the
+    file the user did not edit."""
     if option:
         return option
     env = os.environ if environ is None else environ
     if env.get("MLCI_CONFIG"):
         return env["MLCI_CONFIG"]
-    return DEFAULT_FILE if Path(DEFAULT_FILE).is_file() else None
+    present = [name for name in DEFAULT_FILES if Path(name).is_file()]
+    if len(present) > 1:
+        raise InputError(f"{' and '.join(present)}: both exist; expected one config file "
+                         "(delete one, or pass --config FILE)")
+    return present[0] if present else None
 
 
 def load(path: str | None) -> Config:
@@ -104,10 +145,21 @@ def load(path: str | None) -> Config:
     if not file.is_file():
         raise InputError(f"{path}: config file not found (expected an mlci.yml; "
                          "pass --config FILE or set MLCI_CONFIG)")
+    loaded = _parse(path)
+    if not isinstance(loaded.data, dict):
+        raise InputError(f"{path}:1: expected a mapping with `version: 1` at the top level")
+    lines: dict[JsonPath, int] = {}
+    if loaded.node is not None:
+        _collect_lines(loaded.node, (), lines)
+    config = Config(path=path, data=loaded.data, lines=lines)
+    _require_finite(config, config.data, ())
+    _validate(config)
+    return config
+
+
+def _parse(path: str) -> safe_yaml.Loaded:
     try:
-        text = file.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        return safe_yaml.load_file(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read config: {exc}") from exc
     except yaml.YAMLError as exc:
@@ -116,14 +168,22 @@ def load(path: str | None) -> Config:
         problem = getattr(exc, "problem", None) or str(exc)
         raise InputError(f"{path}{where}: not valid YAML: {problem}", file=path,
                          line=mark.line + 1 if mark is not None else None) from exc
-    if not isinstance(data, dict):
-        raise InputError(f"{path}:1: expected a mapping with `version: 1` at the top level")
-    lines: dict[JsonPath, int] = {}
-    if node is not None:
-        _collect_lines(node, (), lines)
-    config = Config(path=path, data=data, lines=lines)
-    _validate(config)
-    return config
+
+
+def _require_finite(config: Config, value: Any, path: JsonPath) -> None:
+    """NaN compares false with everything and infinity with nothing useful, so a
+    threshold of .nan or .inf would make its check pass vacuously: refuse both."""
+    if isinstance(value, float) and not math.isfinite(value):
+        location = config.location(*path)
+        where = f"{config.path}:{location.line}" if location else f"{config.path}"
+        raise InputError(f"{where}: {format_path(path)}: expected a finite number, got {value}",
+                         file=config.path, line=location.line if location else None)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _require_finite(config, item, (*path, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _require_finite(config, item, (*path, index))
 
 
 def _collect_lines(node: yaml.Node, path: JsonPath, lines: dict[JsonPath, int]) -> None:

@@ -15,12 +15,15 @@ from typing import Any
 
 import yaml
 
+from mlci import safe_yaml
+
 
 def _load(path: Path, warnings: list[str]) -> Any:
-    """Every scalar as the string DVC wrote: an all-digit md5 must not become an int."""
+    """Every scalar as the string DVC wrote: an all-digit md5 must not become an int.
+    Read with mlci's bounded loader: a dvc.lock is someone else's input too."""
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
-    except (OSError, yaml.YAMLError) as exc:
+        return safe_yaml.load_file(path, strings=True).data
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         warnings.append(f"{path}: not readable as DVC YAML ({str(exc).splitlines()[0]})")
         return None
 
