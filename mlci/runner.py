@@ -31,11 +31,27 @@ def run_step(step: str, common: Common, produce: Callable[[Platform], Result],
     ready = attempt(f"mlci {step}", platform, common.debug, lambda: ready_out(common.out))
     if isinstance(ready, int):
         return ready
-    result = attempt(f"mlci {step}", platform, common.debug, lambda: produce(platform))
+    result = attempt(f"mlci {step}", platform, common.debug,
+                     lambda: judged(produce(platform), common))
     if isinstance(result, int):
         return result
     result.duration_s = time.perf_counter() - started
     return finish(result, common, platform, outputs(result) if outputs else {})
+
+
+def judged(result: Result, common: Common) -> Result:
+    """A run that judged nothing (no checks, or only skips) is bad input for the steps
+    that gate (validate, compare) unless --allow-empty: a green job that tested nothing,
+    e.g. because the config was named wrong, is a pass by accident."""
+    if not common.require_checks or result.verdict != "skip":
+        return result
+    hint = "or pass --allow-empty to accept a run that judges nothing"
+    if not result.checks:
+        raise InputError(f"nothing to check: {result.summary} (add tests to mlci.yml, {hint})")
+    first, more = result.checks[0], len(result.checks) - 1
+    others = f"; and {more} more" if more else ""
+    raise InputError(f"nothing to check: every check was skipped ({first.name}: "
+                     f"{first.message}{others}); give them their inputs, {hint}")
 
 
 def attempt(label: str, platform: Platform, debug: bool, work: Callable[[], T]) -> T | int:

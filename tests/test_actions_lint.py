@@ -238,14 +238,14 @@ def test_umbrella_common_inputs_are_options_of_every_step() -> None:
 
 def test_validate_action_declares_every_contract_flag() -> None:
     inputs = set(load(ROOT / "validate" / "action.yml")["inputs"])
-    assert inputs == {"config", "predictions", "model", "data", "out", "python"}
+    assert inputs == {"config", "predictions", "model", "data", "allow-empty", "out", "python"}
 
 
 def test_compare_action_declares_every_contract_flag() -> None:
     action = load(ROOT / "compare" / "action.yml")
     assert set(action["inputs"]) == {"candidate", "baseline", "data", "model", "policy",
-                                     "resamples", "seed", "drift", "reference", "current",
-                                     "config", "out", "python"}
+                                     "resamples", "seed", "allow-empty", "drift", "reference",
+                                     "current", "config", "out", "python"}
     assert set(action["outputs"]) == {"verdict", "result-path", "junit-path"}
 
 

@@ -61,3 +61,56 @@ def test_help_does_not_import_pandas() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True)
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+# --- numbers on the command line: finite and within bounds, or bad usage ---------------
+
+PROMOTE = ["promote", "--name", "m", "--alias", "production", "--model", "model"]
+ROLLBACK = ["rollback", "--name", "m", "--alias", "production", "--reason", "r"]
+COMPARE = ["compare", "--candidate", "c.csv", "--baseline", "b.csv"]
+
+
+@pytest.mark.parametrize(("argv", "flag", "value", "expected"), [
+    (PROMOTE, "wait", "nan", "a finite number from 0 to 86400"),
+    (PROMOTE, "wait", "inf", "a finite number from 0 to 86400"),
+    (PROMOTE, "wait", "-1", "a finite number from 0 to 86400"),
+    (PROMOTE, "wait", "1e9", "a finite number from 0 to 86400"),
+    (ROLLBACK, "wait", "NaN", "a finite number from 0 to 86400"),
+    (ROLLBACK, "wait", "soon", "a finite number from 0 to 86400"),
+    (COMPARE, "resamples", "1000000000", "a whole number from 100 to 100000"),
+    (COMPARE, "resamples", "nan", "a whole number from 100 to 100000"),
+    (COMPARE, "resamples", "2000.5", "a whole number from 100 to 100000"),
+    (COMPARE, "resamples", "99", "a whole number from 100 to 100000"),
+])
+def test_non_finite_or_absurd_numbers_are_bad_usage(mlci: Any, argv: list[str], flag: str,
+                                                    value: str, expected: str) -> None:
+    """Nothing runs: click refuses the value before any registry or file is touched."""
+    for how in ("flag", "env"):
+        if how == "flag":
+            run = mlci(*argv, f"--{flag}", value)
+        else:
+            run = mlci(*argv, env={f"MLCI_{flag.upper()}": value})
+        assert run.exit_code == 2
+        assert run.stderr.splitlines()[-1] == (
+            f"Error: Invalid value for '--{flag}' (env var: 'MLCI_{flag.upper()}'): "
+            f"expected {expected}, got {value!r}")
+        assert not (run.out / f"{argv[0]}.json").exists()
+
+
+def test_bounded_numbers_accept_their_bounds() -> None:
+    from mlci.options import WAIT_SECONDS, whole
+
+    assert WAIT_SECONDS.convert("0", None, None) == 0.0
+    assert WAIT_SECONDS.convert("86400", None, None) == 86400.0
+    assert WAIT_SECONDS.convert(60.0, None, None) == 60.0  # the default, already a float
+    resamples = whole(100, 100_000)
+    assert resamples.convert("100", None, None) == 100
+    assert resamples.convert("100000", None, None) == 100_000
+    assert resamples.convert(2000, None, None) == 2000
+
+
+@pytest.mark.parametrize("step", ["validate", "compare"])
+def test_allow_empty_is_a_flag_with_its_variable(mlci: Any, step: str) -> None:
+    run = mlci(step, "--help")
+    assert "--allow-empty" in run.stdout
+    assert "MLCI_ALLOW_EMPTY" in run.stdout

@@ -5,7 +5,15 @@ from typing import Any
 
 import click
 
-from mlci.options import common, common_options, option
+from mlci.options import (
+    RESAMPLES,
+    allow_empty_option,
+    common,
+    common_options,
+    judging,
+    option,
+    whole,
+)
 
 EXAMPLES = """\b
 Examples:
@@ -46,8 +54,8 @@ Examples:
 @option("policy", type=click.Choice(["not-worse", "better"]),
         help="not-worse: pass unless shown worse by more than the margin [default]; "
              "better: pass only when shown better by the margin.")
-@option("resamples", type=click.IntRange(min=100), metavar="N",
-        help="Bootstrap resamples [default: 2000, or compare.resamples].")
+@option("resamples", type=whole(*RESAMPLES), metavar="N",
+        help="Bootstrap resamples, 100 to 100000 [default: 2000, or compare.resamples].")
 @option("seed", type=click.IntRange(min=0), metavar="N", help="Seed for reproducible intervals.")
 @option("drift", is_flag=True, help="Compare two datasets for data drift instead.")
 @option("shadow", is_flag=True,
@@ -59,6 +67,7 @@ Examples:
         help="--drift: the reference data (e.g. training data).")
 @option("current", type=click.Path(dir_okay=False), metavar="FILE",
         help="--drift: the current data.")
+@allow_empty_option
 @common_options
 def compare(**kwargs: Any) -> None:
     """Compare a candidate model with a baseline: metric deltas with confidence
@@ -67,7 +76,8 @@ def compare(**kwargs: Any) -> None:
     With --drift, test every column of two datasets for drift instead.
     Writes <out>/compare.json (or <out>/drift.json).
     """
-    shared = common(kwargs)
+    # --allow-empty concerns the model comparison only; drift and shadow always judge
+    shared = judging(kwargs) if not (kwargs["shadow"] or kwargs["drift"]) else common(kwargs)
     if kwargs["shadow"]:
         from mlci.canary.shadow import shadow_step
 

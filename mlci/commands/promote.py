@@ -5,7 +5,7 @@ from typing import Any
 
 import click
 
-from mlci.options import common, common_options, option
+from mlci.options import WAIT_SECONDS, common, common_options, option
 
 EXAMPLES = """\b
 Examples:
@@ -51,7 +51,7 @@ it) or a race was lost; nothing is changed in those cases.
 @option("reason", metavar="TEXT", help="Why; recorded in the alias history.")
 @option("force", is_flag=True, help="Promote even though the alias was moved outside mlci "
         "(adopts the current state and records it).")
-@option("wait", type=float, default=60.0, show_default=True, metavar="SECONDS",
+@option("wait", type=WAIT_SECONDS, default=60.0, show_default=True, metavar="SECONDS",
         help="How long to queue behind other mlci runs moving the same alias.")
 @common_options
 def promote(**kwargs: Any) -> None:

@@ -5,7 +5,7 @@ from typing import Any
 
 import click
 
-from mlci.options import common, common_options, option
+from mlci.options import WAIT_SECONDS, common, common_options, option
 
 EXAMPLES = """\b
 Examples:
@@ -35,7 +35,7 @@ Outputs: version, previous-version, verdict.
 @option("reason", required=True, metavar="TEXT", help="Why; recorded in the alias history.")
 @option("registry", metavar="URI", help="MLflow tracking/registry URI [default: registry.uri in "
         "the config, else $MLFLOW_TRACKING_URI, else sqlite:///<out>/registry.db].")
-@option("wait", type=float, default=60.0, show_default=True, metavar="SECONDS",
+@option("wait", type=WAIT_SECONDS, default=60.0, show_default=True, metavar="SECONDS",
         help="How long to queue behind other mlci runs moving the same alias.")
 @common_options
 def rollback(**kwargs: Any) -> None:

@@ -5,7 +5,7 @@ from typing import Any
 
 import click
 
-from mlci.options import common, common_options, option
+from mlci.options import allow_empty_option, common_options, judging, option
 
 EXAMPLES = """\b
 Examples:
@@ -29,15 +29,17 @@ Examples:
         help="MLflow model to run: a model folder, runs:/<id>/model or models:/<name>@<alias>.")
 @option("data", type=click.Path(dir_okay=False), metavar="FILE",
         help="Rows to run --model on; data tests read this file when given.")
+@allow_empty_option
 @common_options
 def validate(**kwargs: Any) -> None:
     """Run the model and data tests of the config on a model or its predictions.
 
     Writes <out>/validate.json, validate.junit.xml and validate.md; exits 1
-    when a test fails.
+    when a test fails, and 2 when nothing was judged (no tests, or all skipped)
+    unless --allow-empty.
     """
     from mlci.validate.step import validate_step
 
-    shared = common(kwargs)
+    shared = judging(kwargs)
     sys.exit(validate_step(shared, predictions=kwargs["predictions"], model=kwargs["model"],
                            data=kwargs["data"]))
