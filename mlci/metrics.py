@@ -68,14 +68,26 @@ def compute(
     *,
     task: str,
     positive: object = 1,
+    source: str | None = None,
 ) -> float:
     """Value of metric `name` for one task.
 
     `positive` only matters for binary tasks: labels there may be ints, bools or
     strings, so they are reduced once to "is the positive label" and every binary
     metric works on booleans. Score metrics read `y_score` (probability of the
-    positive class) and ignore `y_pred`.
+    positive class) and ignore `y_pred`. `source`, the file the rows came from,
+    starts every error message, so a CI log says which file to look at.
     """
+    try:
+        return _compute(name, y_true, y_pred, y_score, task=task, positive=positive)
+    except InputError as exc:
+        if source is None:
+            raise
+        raise InputError(f"{source}: {exc}") from None
+
+
+def _compute(name: str, y_true: npt.ArrayLike, y_pred: npt.ArrayLike | None,
+             y_score: npt.ArrayLike | None, *, task: str, positive: object) -> float:
     spec = _spec(name, task)
     truth = np.asarray(y_true)
     if truth.size == 0:

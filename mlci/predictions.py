@@ -65,10 +65,11 @@ class Predictions:
 
         present = np.unique(np.asarray(self.y_true))
         if len(present) > 2:
-            shown = ", ".join(map(repr, present[:5].tolist()))
+            shown = ", ".join(map(repr, present[:5].tolist())) + (", …" if len(present) > 5
+                                                                  else "")
             raise InputError(f"{self.source}: column {self.columns.target!r} has {len(present)} "
-                             f"distinct labels ({shown}, …) but task is binary; "
-                             "set task: multiclass")
+                             f"distinct labels ({shown}) but task is binary; "
+                             f"{_task_hint(present)}")
         if self.positive_label is not None:
             wanted = self.positive_label
         elif present.dtype == bool:
@@ -78,8 +79,8 @@ class Predictions:
         if wanted not in present.tolist():
             shown = ", ".join(map(repr, present.tolist()))
             raise InputError(f"{self.source}: positive label {wanted!r} not found in column "
-                             f"{self.columns.target!r} (labels: {shown}); set positive_label "
-                             "in the config")
+                             f"{self.columns.target!r} (labels: {shown}); "
+                             f"{_positive_hint(wanted, present.tolist())}")
         return wanted
 
     def check_label_types(self) -> None:
@@ -129,6 +130,33 @@ class Predictions:
         return np.where(score >= 0.5, np.asarray(self.positive), np.asarray(negative))
 
 
+# What YAML 1.1 (PyYAML) reads as a boolean when unquoted.
+_YAML_BOOLEANS = {True: ("yes", "on", "true"), False: ("no", "off", "false")}
+
+
+def _positive_hint(wanted: object, labels: list[object]) -> str:
+    """`positive_label: yes` unquoted is the boolean true in YAML: say to quote it."""
+    if isinstance(wanted, bool):
+        spelled = [label for label in labels if isinstance(label, str)
+                   and label.lower() in _YAML_BOOLEANS[wanted]]
+        if spelled:
+            return (f"YAML reads an unquoted {spelled[0]} as {str(wanted).lower()}: quote it "
+                    f'in the config (positive_label: "{spelled[0]}")')
+    return "set positive_label in the config"
+
+
+def _task_hint(present: np.ndarray) -> str:
+    """More than two labels: fractional (or very many) numbers are a regression target,
+    anything else many classes (the same rule as task inference)."""
+    import numpy as np
+    import pandas as pd
+
+    numeric = pd.api.types.is_numeric_dtype(present) and not pd.api.types.is_bool_dtype(present)
+    if numeric and (len(present) > 20 or not np.all(np.mod(present, 1) == 0)):
+        return "set task: regression (these are numbers, not class labels)"
+    return "set task: multiclass"
+
+
 def _kind(values: np.ndarray) -> str:
     import pandas as pd
 
@@ -158,7 +186,9 @@ def infer_task(frame: pd.DataFrame, columns: Columns) -> str | None:
 
 def from_file(path: str, columns: Columns, task: str | None, positive_label: object,
               role: str = "predictions") -> Predictions:
-    frame = read_table(path)
+    """Only the columns the config uses are read (`Columns.used`): a predictions file
+    often carries every feature too, and memory should follow the data judged."""
+    frame = read_table(path, columns.used)
     task = task or infer_task(frame, columns)
     return Predictions(source=path, frame=frame, columns=columns, task=task,
                        positive_label=positive_label, inputs={role: file_digest(path)})

@@ -7,6 +7,7 @@ is not something a user can act on from a CI log."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,16 @@ FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "js
            ".ndjson": "jsonl", ".json": "jsonl"}
 
 
-def read_table(path: str) -> pd.DataFrame:
+SNIFF_BYTES = 1 << 20  # a text table shows its header line within the first MiB
+JSONL_CHUNK_BYTES = 1 << 20  # pandas holds a JSON Lines chunk about 15 times over
+
+
+def read_table(path: str, columns: Collection[str] | None = None) -> pd.DataFrame:
+    """The table in `path`; with `columns`, only those of them that the file has, so
+    memory follows the data used rather than the file (the full header is kept in
+    `frame.attrs["all_columns"]` for error messages). A file that cannot be a table
+    (NUL bytes, no line break in its first MiB) is refused before pandas reads it:
+    pandas would hold a 2 GB "header" several times over."""
     import pandas as pd
 
     file = Path(path)
@@ -32,19 +42,69 @@ def read_table(path: str) -> pd.DataFrame:
                          + ", ".join(sorted(FORMATS)))
     if file.stat().st_size == 0:
         raise InputError(f"{path}: file is empty")
+    line = _sniff(file, kind, path) if kind != "parquet" else 1
+    keep = None if columns is None else set(columns)
     try:
-        if kind == "csv":
-            frame = pd.read_csv(file)
-        elif kind == "parquet":
-            frame = pd.read_parquet(file)
-        else:
-            frame = pd.read_json(file, lines=True)
+        frame, header = _read(pd, file, kind, keep, line)
     except Exception as exc:  # pandas raises many types for unreadable input
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{path}: cannot read as {kind}: {first}") from exc
     if len(frame) == 0:
         raise InputError(f"{path}: file has no rows")
+    if keep is not None:
+        frame.attrs["all_columns"] = tuple(header)
     return frame
+
+
+def _sniff(file: Path, kind: str, path: str) -> int:
+    """The average line length in the first MiB, after refusing what is not a table."""
+    with open(file, "rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    if b"\x00" in head:
+        raise InputError(f"{path}: not a {kind} table: NUL bytes in the first {len(head):,} "
+                         "bytes (a binary file?); expected text with a header line")
+    if len(head) == SNIFF_BYTES and b"\n" not in head and b"\r" not in head:
+        raise InputError(f"{path}: not a {kind} table: no line break in the first "
+                         f"{SNIFF_BYTES:,} bytes; expected a header line, then one row per line")
+    return max(1, len(head) // max(1, head.count(b"\n")))
+
+
+def _read(pd: Any, file: Path, kind: str, keep: set[str] | None, line: int
+          ) -> tuple[pd.DataFrame, list[str]]:
+    """(the frame with the kept columns, every column name the file has)."""
+    if kind == "csv":
+        if keep is None:
+            frame = pd.read_csv(file)
+            return frame, [str(c) for c in frame.columns]
+        header = [str(c) for c in pd.read_csv(file, nrows=0).columns]
+        wanted = _present(header, keep)
+        return pd.read_csv(file, usecols=lambda name: str(name) in wanted), header
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        header = [str(c) for c in pq.read_schema(file).names]
+        if keep is None:
+            return pd.read_parquet(file), header
+        chosen = _present(header, keep)
+        return pd.read_parquet(file, columns=[c for c in header if c in chosen]), header
+    if keep is None:
+        frame = pd.read_json(file, lines=True)
+        return frame, [str(c) for c in frame.columns]
+    chunks, seen = [], dict[str, None]()
+    rows = max(100, JSONL_CHUNK_BYTES // line)
+    with pd.read_json(file, lines=True, chunksize=rows) as reader:
+        for chunk in reader:
+            seen.update(dict.fromkeys(str(c) for c in chunk.columns))
+            chunks.append(chunk[[c for c in chunk.columns if str(c) in keep]])
+    if not chunks:
+        return pd.DataFrame(), []
+    return pd.concat(chunks, ignore_index=True), list(seen)
+
+
+def _present(header: list[str], keep: set[str]) -> set[str]:
+    """The kept columns the file has; else its first column, so that the rows are still
+    counted and the caller's "column not found" names the columns the file does have."""
+    return (keep & set(header)) or set(header[:1])
 
 
 def file_digest(path: str) -> str:
@@ -59,8 +119,9 @@ def file_digest(path: str) -> str:
 
 def require_column(frame: pd.DataFrame, column: str, path: str, why: str) -> pd.Series[Any]:
     if column not in frame.columns:
-        present = ", ".join(map(str, frame.columns[:12]))
-        more = ", …" if len(frame.columns) > 12 else ""
+        header = list(frame.attrs.get("all_columns") or frame.columns)  # all, not just read
+        present = ", ".join(map(str, header[:12]))
+        more = ", …" if len(header) > 12 else ""
         raise InputError(f"{path}: column {column!r} not found ({why}); "
                          f"columns are: {present}{more}")
     series: pd.Series[Any] = frame[column]

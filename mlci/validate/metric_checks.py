@@ -60,7 +60,8 @@ def value_of(metric: str, preds: Predictions, task: str, mask: np.ndarray | None
         y_true = y_true[mask]
         y_pred = None if y_pred is None else y_pred[mask]
         y_score = None if y_score is None else y_score[mask]
-    return metrics.compute(metric, y_true, y_pred, y_score, task=task, positive=positive)
+    return metrics.compute(metric, y_true, y_pred, y_score, task=task, positive=positive,
+                           source=preds.source if mask is None else None)
 
 
 def _bounded(name: str, test: dict[str, Any], value: float, location: Location | None,

@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 
 from mlci.schemas import RESULT, load_schema
+from mlci.validate.metric_checks import NO_PREDICTIONS
 
 BINARY = """
 version: 1
@@ -199,8 +200,16 @@ tests:
     ("binary", "rmse", {"y_true": [1, 0], "y_pred": [1, 0]}, "p.csv",
      "mlci.yml: metric rmse is for regression tasks, but task is binary"),
     ("binary", "accuracy", {"y_true": [1, 0, 2], "y_pred": [1, 0, 2]}, "p.csv",
-     "p.csv: column 'y_true' has 3 distinct labels (0, 1, 2, …) but task is binary; "
+     "p.csv: column 'y_true' has 3 distinct labels (0, 1, 2) but task is binary; "
      "set task: multiclass"),
+    ("binary", "accuracy", {"y_true": [0.5, 1.5, 2.7, 3.1, 4.25, 5.0],
+                            "y_pred": [0.4, 1.2, 2.5, 3.3, 4.0, 5.1]}, "p.csv",
+     "p.csv: column 'y_true' has 6 distinct labels (0.5, 1.5, 2.7, 3.1, 4.25, …) but task is "
+     "binary; set task: regression (these are numbers, not class labels)"),
+    ("binary", "roc_auc", {"y_true": [1, 1, 1], "y_pred": [1, 1, 0],
+                           "y_score": [0.9, 0.8, 0.3]}, "p.csv",
+     "p.csv: metric roc_auc needs both classes in y_true, but all 3 rows are positive "
+     "(positive label 1)"),
     ("binary", "accuracy", {"y_true": ["yes", "no"], "y_pred": ["yes", "no"]}, "p.csv",
      "p.csv: positive label 1 not found in column 'y_true' (labels: 'no', 'yes'); "
      "set positive_label in the config"),
@@ -287,3 +296,125 @@ def test_task_is_inferred_when_the_config_has_none(write_config: Callable[..., P
     assert run.exit_code == 0, run.stderr
     doc = run.doc("validate")
     assert (doc["task"], doc["task_inferred"]) == (task, True)
+
+
+@pytest.mark.parametrize(("spelled", "labels", "message"), [
+    ("yes", ["yes", "no", "yes", "no"],
+     "p.csv: positive label True not found in column 'y_true' (labels: 'no', 'yes'); YAML "
+     'reads an unquoted yes as true: quote it in the config (positive_label: "yes")'),
+    ("No", ["Yes", "No", "Yes", "No"],
+     "p.csv: positive label False not found in column 'y_true' (labels: 'No', 'Yes'); YAML "
+     'reads an unquoted No as false: quote it in the config (positive_label: "No")'),
+    ("on", ["pos", "neg", "pos", "neg"],
+     "p.csv: positive label True not found in column 'y_true' (labels: 'neg', 'pos'); "
+     "set positive_label in the config"),
+])
+def test_unquoted_yes_as_positive_label_says_to_quote_it(
+        write_config: Callable[..., Path], write_table: Callable[..., Path], mlci: Any,
+        spelled: str, labels: list[str], message: str) -> None:
+    write_config(f"version: 1\ntask: binary\npositive_label: {spelled}\ntests:\n"
+                 "  - metric: recall\n    min: 0.5\n")
+    write_table({"y_true": labels, "y_pred": labels}, "p.csv")
+    run = mlci("validate", "--predictions", "p.csv")
+    assert (run.exit_code, run.stderr) == (2, f"mlci validate: error: {message}\n")
+    write_config(f'version: 1\ntask: binary\npositive_label: "{labels[0]}"\ntests:\n'
+                 "  - metric: recall\n    min: 0.5\n")
+    run = mlci("validate", "--predictions", "p.csv")  # quoted, as the hint says: it runs
+    assert run.exit_code == 0, run.stderr
+    assert run.doc("validate")["checks"][0]["value"] == 1.0
+
+
+# --- a run that judged nothing is not a pass ------------------------------------------
+
+# with --data only (no predictions, no model), a metric test cannot run: a skip
+METRIC_ONLY = "version: 1\ntask: binary\ntests:\n  - metric: accuracy\n    min: 0.5\n"
+
+
+def test_no_config_and_no_tests_exits_2_naming_why(write_table: Callable[..., Path],
+                                                   mlci: Any) -> None:
+    write_table(ROWS)
+    run = mlci("validate", "--predictions", "predictions.csv")
+    assert (run.exit_code, run.stderr) == (2, (
+        "mlci validate: error: nothing to check: no tests configured (add tests to mlci.yml, "
+        "or pass --allow-empty to accept a run that judges nothing)\n"))
+    assert not (run.out / "validate.json").exists()
+
+
+def test_only_skipped_checks_exit_2(write_config: Callable[..., Path],
+                                    write_table: Callable[..., Path], mlci: Any) -> None:
+    write_config(METRIC_ONLY)
+    write_table(ROWS)
+    run = mlci("validate", "--data", "predictions.csv")
+    assert (run.exit_code, run.stderr) == (2, (
+        f"mlci validate: error: nothing to check: every check was skipped (accuracy: "
+        f"{NO_PREDICTIONS}); give them their inputs, or pass --allow-empty to accept a run "
+        "that judges nothing\n"))
+    assert not (run.out / "validate.json").exists()
+    write_config(METRIC_ONLY + "  - metric: recall\n    min: 0.5\n")
+    run = mlci("validate", "--data", "predictions.csv")
+    assert run.exit_code == 2
+    assert f"(accuracy: {NO_PREDICTIONS}; and 1 more)" in run.stderr
+
+
+@pytest.mark.parametrize("how", [["--allow-empty"], "MLCI_ALLOW_EMPTY=true",
+                                 "MLCI_ALLOW_EMPTY=1"])
+@pytest.mark.parametrize("config", [None, METRIC_ONLY])
+def test_allow_empty_accepts_a_run_that_judged_nothing(
+        write_config: Callable[..., Path], write_table: Callable[..., Path], mlci: Any,
+        how: list[str] | str, config: str | None) -> None:
+    if config is not None:
+        write_config(config)
+    write_table(ROWS)
+    flags, env = (how, None) if isinstance(how, list) else ([], dict([how.split("=")]))
+    run = mlci("validate", "--data", "predictions.csv", *flags, env=env)
+    assert run.exit_code == 0, run.stderr
+    doc = run.doc("validate")
+    assert doc["verdict"] == "skip"
+    assert [c["status"] for c in doc["checks"]] == ([] if config is None else ["skip"])
+    assert run.stdout.startswith("mlci validate: SKIP")
+
+
+def test_allow_empty_false_in_the_environment_still_refuses(write_table: Callable[..., Path],
+                                                            mlci: Any) -> None:
+    """The action passes MLCI_ALLOW_EMPTY: "false" by default."""
+    write_table(ROWS)
+    run = mlci("validate", "--predictions", "predictions.csv", env={"MLCI_ALLOW_EMPTY": "false"})
+    assert run.exit_code == 2
+    assert "nothing to check: no tests configured" in run.stderr
+
+
+def test_a_run_with_one_judged_check_among_skips_is_judged(write_config: Callable[..., Path],
+                                                           write_table: Callable[..., Path],
+                                                           mlci: Any) -> None:
+    write_config(METRIC_ONLY + "  - row_count: {min: 100}\n")
+    write_table(ROWS)
+    run = mlci("validate", "--data", "predictions.csv")
+    assert run.exit_code == 1  # the row count failed; the skipped metric changes nothing
+    assert [c["status"] for c in run.doc("validate")["checks"]] == ["skip", "fail"]
+
+
+# --- which config file ------------------------------------------------------------------
+
+def test_mlci_yaml_is_found_like_mlci_yml(write_config: Callable[..., Path],
+                                          binary_case: Callable[[float], None],
+                                          workdir: Path, mlci: Any) -> None:
+    """A project with `mlci.yaml` used to get `SKIP — no tests configured` and a green job."""
+    binary_case(0.99)
+    (workdir / "mlci.yml").rename(workdir / "mlci.yaml")
+    run = mlci("validate", "--predictions", "predictions.csv")
+    assert run.exit_code == 1
+    doc = run.doc("validate")
+    assert doc["summary"] == "4 of 6 checks passed, 1 failed, 1 skipped"
+    assert doc["checks"][0]["source"] == {"file": "mlci.yaml", "line": 4}
+
+
+def test_mlci_yml_and_mlci_yaml_together_exit_2_naming_both(
+        binary_case: Callable[[float], None], workdir: Path, mlci: Any) -> None:
+    binary_case(0.7)
+    (workdir / "mlci.yaml").write_text((workdir / "mlci.yml").read_text())
+    run = mlci("validate", "--predictions", "predictions.csv")
+    assert (run.exit_code, run.stderr) == (2, (
+        "mlci validate: error: mlci.yml and mlci.yaml: both exist; expected one config file "
+        "(delete one, or pass --config FILE)\n"))
+    run = mlci("validate", "--predictions", "predictions.csv", "--config", "mlci.yaml")
+    assert run.exit_code == 0, run.stderr  # naming one settles it
