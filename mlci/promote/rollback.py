@@ -118,7 +118,7 @@ def _decide(registry: Registry, name: str, alias: str, options: RollbackOptions,
         current = state.aliases.get(alias)
         head = history.head
         if current is not None:
-            finished = shared.own_move(reclaimed, alias, "rollback", current)
+            finished = shared.own_move(reclaimed, history, alias, "rollback", current)
             if finished is not None and finished.entry is not None \
                     and finished.entry.reason == reason:
                 return finished

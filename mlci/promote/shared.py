@@ -53,22 +53,27 @@ def owner(facts: Facts) -> dict[str, str | None]:
     return {"actor": facts.get("actor"), "run_url": facts.get("run_url"), "job": identity.job()}
 
 
-def own_move(reclaimed: list[lock.Reclaimed], alias: str, action: hist.Action, target: int
-             ) -> Outcome | None:
+def own_move(reclaimed: list[lock.Reclaimed], history: hist.History, alias: str,
+             action: hist.Action, target: int) -> Outcome | None:
     """The move an earlier attempt of this CI job made (or half made, and the queue just
-    completed), when it is the one asked for now: this attempt reports it as its own
-    move, so that a rollback later in this job knows there is something to undo."""
+    completed), when it is the one asked for now and the alias holds it: this attempt
+    reports it as its own move, so that a rollback later in this job knows there is
+    something to undo, rather than "nothing to do"."""
+    job = identity.job()
+    found: tuple[hist.Entry, str] | None = None
     for item in reclaimed:
-        entry = item.entry
-        if item.own and entry is not None and entry.action == action \
-                and entry.to_version == target:
-            start = f"v{entry.from_version}" if entry.from_version is not None else "(none)"
-            how = ("recorded its history entry now" if item.recorded
-                   else "its history entry was already written")
-            return Outcome("moved", f"{alias}: {start} → v{target}, a move "
-                           f"an earlier attempt of this job started before the registry "
-                           f"failed; {how}", entry.from_version, target, entry=entry)
-    return None
+        if item.own and item.entry is not None:
+            found = (item.entry, "recorded its history entry now" if item.recorded
+                     else "its history entry was already written")
+    head = history.head
+    if head is not None and job is not None and head.extra.get("job") == job:
+        found = (head, "it is recorded in the history")
+    if found is None or found[0].action != action or found[0].to_version != target:
+        return None
+    entry, how = found
+    start = f"v{entry.from_version}" if entry.from_version is not None else "(none)"
+    return Outcome("moved", f"{alias}: {start} → v{target}, moved by an earlier attempt of "
+                   f"this job ({how})", entry.from_version, target, entry=entry)
 
 
 def service_exit(label: str, code: int, produced: list[Result]) -> int:
@@ -102,9 +107,13 @@ def entry_for(action: hist.Action, outcome_from: int | None, to_version: int, fa
               ) -> hist.Entry:
     from mlci.result import now_iso
 
+    extra = dict(extra or {})
+    job = identity.job()
+    if job is not None:
+        extra["job"] = job  # so a re-run of this job knows the move for its own
     return hist.Entry(action=action, from_version=outcome_from, to_version=to_version,
                       time=now_iso(), actor=facts.get("actor"), run_url=facts.get("run_url"),
-                      gates=gates, reason=hist.clip_reason(reason), extra=dict(extra or {}))
+                      gates=gates, reason=hist.clip_reason(reason), extra=extra)
 
 
 def mismatch(alias: str, current: int | None, history: hist.History) -> str:

@@ -221,8 +221,8 @@ def _quick_noop(registry: Registry, name: str, alias: str, target: int
     history = hist.read(state.tags, alias)
     if not history.consistent_with(target) or lock.read_tickets(state.tags, alias):
         return None
-    return protocol.Outcome("noop", f"{alias} already holds v{target}; nothing to do", target,
-                            target)
+    return shared.own_move([], history, alias, "promote", target) or protocol.Outcome(
+        "noop", f"{alias} already holds v{target}; nothing to do", target, target)
 
 
 def _decide(alias: str, target: int, facts: Any, gates: list[str],
@@ -231,7 +231,7 @@ def _decide(alias: str, target: int, facts: Any, gates: list[str],
                reclaimed: list[lock.Reclaimed]) -> protocol.Plan | protocol.Outcome:
         current = state.aliases.get(alias)
         if current == target:
-            finished = shared.own_move(reclaimed, alias, "promote", target)
+            finished = shared.own_move(reclaimed, history, alias, "promote", target)
             if finished is not None:
                 return finished
             unrecorded = ("" if history.consistent_with(current) else

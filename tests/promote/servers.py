@@ -88,6 +88,73 @@ class MlflowServer:
             proc.wait(timeout=15)
 
 
+RELAY = r"""
+import socket, sys, threading
+listen_port, upstream_port = int(sys.argv[1]), int(sys.argv[2])
+
+def pipe(source, sink):
+    try:
+        while True:
+            data = source.recv(65536)
+            if not data:
+                break
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (source, sink):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", listen_port))
+server.listen(64)
+print("ready", flush=True)
+while True:
+    client, _ = server.accept()
+    upstream = socket.create_connection(("127.0.0.1", upstream_port))
+    for a, b in ((client, upstream), (upstream, client)):
+        threading.Thread(target=pipe, args=(a, b), daemon=True).start()
+"""
+
+
+class Relay:
+    """A TCP relay process in front of a server: the registry as its clients reach it.
+
+    SIGKILL to the relay is, for a client, exactly the registry dying: connections
+    reset, new ones refused. It restarts in a blink where `mlflow server` takes
+    seconds, which is what lets a test kill the registry at every one of dozens of
+    points; it is killed only between requests, so the server behind it has no
+    request in flight that a real crash could have cut in half."""
+
+    def __init__(self, upstream: MlflowServer) -> None:
+        self.upstream = upstream
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> Relay:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", RELAY, str(self.port), str(self.upstream.port)],
+            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+            start_new_session=True)
+        assert self.proc.stdout is not None and self.proc.stdout.readline() == "ready\n"
+        return self
+
+    def kill(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)
+        if proc is not None and proc.stdout is not None:
+            proc.stdout.close()
+
+    stop = kill
+
+
 def postgres_bindir() -> Path | None:
     """Debian keeps initdb and pg_ctl out of PATH, one folder per major version."""
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
