@@ -11,9 +11,11 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from mlci import config as config_module
 from mlci import junit, redact, summary
 from mlci.ci import Platform, detect
 from mlci.errors import InputError, MlciError
@@ -22,6 +24,7 @@ from mlci.options import Common
 from mlci.result import Result, write_json
 
 T = TypeVar("T")
+Opts = TypeVar("Opts")
 
 
 def run_step(step: str, common: Common, produce: Callable[[Platform], Result],
@@ -36,7 +39,30 @@ def run_step(step: str, common: Common, produce: Callable[[Platform], Result],
     if isinstance(result, int):
         return result
     result.duration_s = time.perf_counter() - started
-    return finish(result, common, platform, outputs(result) if outputs else {})
+    return finish(result, common, platform,
+                  {**result.outputs, **(outputs(result) if outputs else {})})
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every step's run function gets besides its own options: the config
+    (loaded once, here), the out folder and the CI platform."""
+
+    config: config_module.Config
+    out: Path
+    platform: Platform
+
+
+def run(step: str, common: Common, function: Callable[[Context, Opts], Result],
+        options: Opts) -> int:
+    """The one way a command runs a step (or a mode of one): `function(context, options)`
+    inside `run_step`, so config errors, bad input and service failures all end alike."""
+
+    def produce(platform: Platform) -> Result:
+        config = config_module.load(config_module.resolve_path(common.config))
+        return function(Context(config, Path(common.out), platform), options)
+
+    return run_step(step, common, produce)
 
 
 def judged(result: Result, common: Common) -> Result:
