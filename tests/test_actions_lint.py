@@ -302,7 +302,7 @@ def test_example_serializes_promotions_and_reports_always() -> None:
     report = jobs["report"]
     assert report["if"] == "${{ always() }}"
     assert report["permissions"]["pull-requests"] == "write"
-    assert set(report["needs"]) == {"model-tests", "verify", "promote"}
+    assert set(report["needs"]) == {"model-tests", "sign", "verify", "promote"}
 
 
 def run_lineage_script(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -38,8 +38,9 @@ def validate(**kwargs: Any) -> None:
     when a test fails, and 2 when nothing was judged (no tests, or all skipped)
     unless --allow-empty.
     """
-    from mlci.validate.step import validate_step
+    from mlci import runner
+    from mlci.validate.options import Options
+    from mlci.validate.run import run
 
-    shared = judging(kwargs)
-    sys.exit(validate_step(shared, predictions=kwargs["predictions"], model=kwargs["model"],
-                           data=kwargs["data"]))
+    sys.exit(runner.run("validate", judging(kwargs), run, Options(
+        predictions=kwargs["predictions"], model=kwargs["model"], data=kwargs["data"])))

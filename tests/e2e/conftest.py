@@ -403,7 +403,8 @@ def act_runner(act_bin: str, mlci_checkout: Path, stand_ins: Mapping[str, Path],
 
     def run(workdir: Path, workflow: str, *, env: Mapping[str, str] | None = None,
             path: list[str] | None = None, timeout: float = 120,
-            checkout: Path | None = None, artifacts: Path | None = None) -> ActRun:
+            checkout: Path | None = None, artifacts: Path | None = None,
+            secrets: Mapping[str, str] | None = None) -> ActRun:
         checkout = checkout or mlci_checkout
         artifacts = artifacts or base / "artifacts"
         cmd = [act_bin, "push", "-W", workflow, "-P", "ubuntu-latest=-self-hosted",
@@ -412,6 +413,8 @@ def act_runner(act_bin: str, mlci_checkout: Path, stand_ins: Mapping[str, Path],
             cmd += ["--local-repository", flag]
         for key, value in {ARTIFACTS_ENV: str(artifacts), **(env or {})}.items():
             cmd += ["--env", f"{key}={value}"]
+        for key, value in (secrets or {}).items():  # what `secrets.<key>` reads
+            cmd += ["--secret", f"{key}={value}"]
         host_env = clean_env(path if path is not None
                              else [str(VENV_BIN), *os.environ.get("PATH", "").split(os.pathsep)])
         host_env["XDG_CACHE_HOME"] = str(base / "act-cache")  # also holds RUNNER_TEMP

@@ -1,8 +1,9 @@
 """The GitHub actions under the real `act`: the example project's workflow
-(examples/.github/workflows/mlci.yml: validate → compare → lineage tag in the
-training job, lineage verify in a later job that gets the model as an artifact,
-promote → deploy → rollback on failure in a third, and a report job that always
-runs) with a good model, a weak one, a broken config, data tampered with between
+(examples/.github/workflows/mlci.yml: validate → compare in the training job,
+which gets no secret; lineage tag and signing in a job of their own, the only one
+with the signing key; lineage verify in a later job that gets the model as an
+artifact; promote → deploy → rollback on failure in the next, and a report job
+that always runs) with a good model, a weak one, a broken config, data tampered with between
 the jobs, and a failed deploy against a real `mlflow server`; the project's own
 workflow (./validate, ./compare, ./lineage, ./promote, ./rollback, ./report and
 the umbrella ./ from the working tree); and setup/install.sh, which installs mlci
@@ -52,11 +53,13 @@ def config_line(config: Path, pattern: str) -> int:
 
 
 EXAMPLE_CONFIG = ROOT / "examples" / "mlci.yml"
-ARTIFACT = "model-with-lineage"  # what the example's training job hands to the verify job
-# The example's mlci steps: validate, compare, lineage tag (training job); lineage verify;
-# promote (and rollback, only after a failed deploy); report.
+ARTIFACT = "model-with-lineage"  # what the example's signing job hands to the verify job
+TRAINED = "trained-model"  # what the training job hands to the signing job
+# The example's mlci steps: validate, compare (training job); lineage tag (signing job);
+# lineage verify; promote (and rollback, only after a failed deploy); report.
 MLCI_STEPS = 6
-JOBS = 4  # model tests, verify lineage, promote and deploy, report
+JOBS = 5  # model tests, record lineage and sign, verify lineage, promote and deploy, report
+SIGN_JOB = "record lineage and sign"
 GATES = ["validate", "compare", "lineage", "signature"]
 ACT_PREFIX = re.compile(r"^\[[^\]]*\] ")  # `[workflow/job] ` before every line act prints
 ACCURACY_LINE = config_line(EXAMPLE_CONFIG, r"^\s*-\s*metric:\s*accuracy\s*$")
@@ -130,7 +133,7 @@ def rendered_from_artifacts(run: ActRun, summary: str, tmp_path: Path) -> str:
 def test_good_model_passes(good_run: ActRun, mlci_version: str) -> None:
     run = good_run
     assert run.succeeded, run.log
-    assert len(run.lines("🏁  Job succeeded")) == JOBS, run.log  # training, verify, promote, report
+    assert len(run.lines("🏁  Job succeeded")) == JOBS, run.log
     # every mlci step's setup found this mlci on PATH; nothing was installed
     assert len(run.lines(f"mlci {mlci_version} is already on PATH")) == MLCI_STEPS
     assert not run.lines("Installing mlci")
@@ -151,10 +154,14 @@ def test_lineage_is_signed_then_verified_in_a_later_job(good_run: ActRun) -> Non
     run = good_run
     recorded = run.lines("| lineage recorded in .mlci/lineage.json (data sha256:")
     assert len(recorded) == 1 and ", model sha256:" in recorded[0], run.log
-    training = job_lines(run, "model tests")
+    signing = job_lines(run, SIGN_JOB)
     # no MLCI_SIGNING_KEY secret under act: the example makes a throwaway key pair
-    assert any("new ECDSA P-256 signing key" in line for line in training), run.log
-    assert any("PASS  signature: signed sha256:" in line for line in training)
+    assert any("| no secret MLCI_SIGNING_KEY: signing with a throwaway key pair" in line
+               for line in signing), run.log
+    assert any("PASS  signature: signed sha256:" in line for line in signing)
+    assert any("download-artifact stand-in: trained-model into ." in line for line in signing)
+    # the training job, which runs the project's code, signs nothing
+    assert not [line for line in job_lines(run, "model tests") if "signature" in line]
     verify = job_lines(run, "verify lineage")
     assert any("download-artifact stand-in: model-with-lineage into ." in line for line in verify)
     assert any("PASS  signature: model/mlci.sig: valid signature of sha256:" in line
@@ -176,6 +183,12 @@ def test_the_artifact_carries_model_signature_and_lineage_but_no_private_key(
     assert [entry["path"] for entry in lineage["data"]] == ["data/train.csv", "eval/holdout.csv"]
     assert lineage["model"]["signature"]["path"] == "model/mlci.sig"
     assert lineage["git"]["recorded"] and lineage["ci"]["platform"] == "github"
+    # what the training job handed over: the model as trained, not signed there
+    trained = good_run.artifact(TRAINED)
+    assert (trained / "model" / "MLmodel").is_file() and (trained / ".mlci" /
+                                                          "validate.json").is_file()
+    assert not (trained / "model" / "mlci.sig").exists()
+    assert not [p for p in trained.rglob("*") if p.is_file() and b"PRIVATE KEY" in p.read_bytes()]
 
 
 def test_weak_model_fails_with_annotation_and_failure_step(weak_run: ActRun) -> None:
@@ -199,9 +212,9 @@ def test_weak_model_fails_the_compare_step(weak_run: ActRun) -> None:
     assert "worse than the baseline" in annotations[0]
     assert any("mlci compare: fail" in line for line in run.lines("⚙  Summary - "))
     assert run.lines("| compare with the baseline: verdict 'fail'")
-    # nothing is signed or handed over, and the verify job never starts
+    # nothing is signed or handed over: the signing and verify jobs never start
     assert "⭐ Run Main Record lineage and sign the model" not in run.log
-    assert not job_lines(run, "verify lineage"), run.log
+    assert not job_lines(run, SIGN_JOB) and not job_lines(run, "verify lineage"), run.log
 
 
 # ---------------------------------------------------------------- promote, deploy, report
@@ -212,7 +225,8 @@ def test_good_model_is_promoted_through_every_gate_and_deployed(good_run: ActRun
     promote = job_lines(run, "promote and deploy")
     text = "\n".join(promote)
     # no MLFLOW_TRACKING_URI: the embedded registry in the job's .mlci/registry.db
-    assert "| no MLFLOW_TRACKING_URI: the promote job registers the folder model/" in run.log
+    assert ("| no MLFLOW_TRACKING_URI: registering the folder model/ in the embedded registry"
+            in run.log)
     assert f"| mlci promote: PASS — promoted {MODEL_NAME} v1 to production" in text, run.log
     for gate in GATES:
         assert re.search(rf"\|   PASS  {gate}: ", text), (gate, text)
@@ -271,6 +285,16 @@ class DeployRun:
     registry: Registry
     before: int  # the version production held before the run
     history_before: int  # entries in the alias history before the run
+    key_id: str  # the project's signing key, given as the secret MLCI_SIGNING_KEY
+
+
+# Appended to train.py in the failed-deploy project: the pull request's own code looks
+# for the signing key in its environment, as a hostile train.py would.
+LOOK_FOR_THE_KEY = """
+import os as _os
+_found = sorted(k for k, v in _os.environ.items() if "PRIVATE KEY" in v or "SIGNING" in k)
+print(f"train.py looked for the signing key: {_found or 'not here'}")
+"""
 
 
 @pytest.fixture(scope="module")
@@ -278,14 +302,47 @@ def failed_deploy_run(module_act: Callable[..., ActRun], registry: Registry,
                       tmp_path_factory: pytest.TempPathFactory, venv_mlci: None) -> DeployRun:
     """The whole example workflow against the real MLflow server (MLFLOW_TRACKING_URI via
     act --env), in which production already holds a version: the good model is promoted,
-    then the deploy fails (DEPLOY_FAIL=1)."""
+    then the deploy fails (DEPLOY_FAIL=1). The project is set up as docs/github.md says
+    for real use: its private key is the secret MLCI_SIGNING_KEY (act --secret), its
+    public key committed as keys/mlci-signing.pub.pem."""
+    keys = tmp_path_factory.mktemp("project-key")
+    made = subprocess.run([str(VENV_BIN / "mlci"), "lineage", "keygen", "--dir", str(keys),
+                           "--out", str(keys / "out")], capture_output=True, text=True,
+                          timeout=60, check=True)
+    key_id = re.search(r"signing key (sha256:[0-9a-f]{64})", made.stdout)
+    assert key_id, made.stdout
+
+    def set_up(project: Path) -> None:
+        (project / "keys").mkdir()
+        shutil.copy(keys / "mlci-signing.pub.pem", project / "keys")
+        with (project / "train.py").open("a", encoding="utf-8") as train:
+            train.write(LOOK_FOR_THE_KEY)
+
     before = registry.ensure_production()
     history_before = len(registry.history())
-    project = make_example_project(tmp_path_factory.mktemp("failed-deploy") / "project")
+    project = make_example_project(tmp_path_factory.mktemp("failed-deploy") / "project", set_up)
     run = module_act(project, EXAMPLE_WORKFLOW, timeout=240,
                      env={"MODEL_VARIANT": "good", "DEPLOY_FAIL": "1",
-                          "MLFLOW_TRACKING_URI": registry.url})
-    return DeployRun(run, registry, before, history_before)
+                          "MLFLOW_TRACKING_URI": registry.url},
+                     secrets={"MLCI_SIGNING_KEY": (keys / "mlci-signing.pem").read_text()})
+    return DeployRun(run, registry, before, history_before, key_id.group(1))
+
+
+def test_the_signing_key_reaches_only_the_signing_job(failed_deploy_run: DeployRun) -> None:
+    """The training job runs the project's code and never holds the key; the signing
+    job signs with it, and the committed public key verifies that signature."""
+    run = failed_deploy_run.run
+    training = job_lines(run, "model tests")
+    assert any("| train.py looked for the signing key: not here" in line for line in training), \
+        run.log
+    signing = "\n".join(job_lines(run, SIGN_JOB))
+    key_id = failed_deploy_run.key_id
+    assert "| signing with the secret MLCI_SIGNING_KEY" in signing, signing
+    assert f"with key {key_id} → model/mlci.sig" in signing and "throwaway" not in signing
+    verify = "\n".join(job_lines(run, "verify lineage"))
+    assert re.search(r"PASS  signature: model/mlci\.sig: valid signature of sha256:[0-9a-f]{64} "
+                     rf"\(\d+ file\(s\)\) by key {re.escape(key_id)}", verify), verify
+    assert "PRIVATE KEY" not in run.log
 
 
 def test_failed_deploy_rolls_production_back_in_the_real_registry(
@@ -296,7 +353,7 @@ def test_failed_deploy_rolls_production_back_in_the_real_registry(
         failed_deploy_run.before
     assert run.failed, run.log
     promote = "\n".join(job_lines(run, "promote and deploy"))
-    # the training job logged the signed model to the server; promote registered that run
+    # the promote job logged the signed model to the server and registered that run
     logged = re.search(r"\| logged the signed model as (runs:/[0-9a-f]+/model)", run.log)
     assert logged, run.log
     moved = re.search(rf"\| mlci promote: PASS — promoted {MODEL_NAME} v(\d+) to production",
@@ -314,7 +371,7 @@ def test_failed_deploy_rolls_production_back_in_the_real_registry(
     assert f"| production is back on v{before} (rolled back from v{new})" in promote
     assert "🏁  Job failed" in promote
     # the gates' jobs and the report succeeded; only the deploying job failed
-    for job in ("model tests", "verify lineage", "report"):
+    for job in ("model tests", SIGN_JOB, "verify lineage", "report"):
         assert any("🏁  Job succeeded" in line for line in job_lines(run, job)), job
 
     # afterwards, read from the server: the alias is back, the new version stays registered
@@ -323,7 +380,7 @@ def test_failed_deploy_rolls_production_back_in_the_real_registry(
     version = client.get_model_version(MODEL_NAME, str(new))
     assert version.run_id == logged.group(1).split("/")[1]
     assert version.tags["mlci.model_digest"].startswith("sha256:")
-    assert version.tags["mlci.signature.key_id"].startswith("sha256:")
+    assert version.tags["mlci.signature.key_id"] == failed_deploy_run.key_id
 
     # and the history holds the promotion, then the rollback with its reason
     entries = registry.history()[failed_deploy_run.history_before:]
@@ -348,7 +405,7 @@ def test_report_after_the_failed_deploy_shows_promote_and_rollback(
         "lineage-verify passed · promote passed · rollback passed"), summary[:300]
     assert "\n#### ✅ promote: pass\n" in summary and "\n#### ✅ rollback: pass\n" in summary
     assert re.search(r"\| ✅ \| alias \|.*production: v\d+ → v\d+ \|", summary), summary
-    assert re.search(r"\| ✅ \| rollback \|.*production: v\d+ → v\d+ \|", summary), summary
+    assert re.search(r"\| ✅ \| rollback \|.*production: v\d+ → v\d+[^|]*\|", summary), summary
     assert summary == rendered_from_artifacts(run, summary, tmp_path).strip()
 
 

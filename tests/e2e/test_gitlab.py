@@ -116,25 +116,45 @@ class DeployFails:
     history_before: int  # entries in the alias history before the pipeline
 
 
+# Appended to train.py in the deploy-fails project: the merge request's own code looks
+# for the signing key in its environment, as a hostile train.py would.
+LOOK_FOR_THE_KEY = """
+import os as _os
+_found = sorted(k for k, v in _os.environ.items() if "PRIVATE KEY" in v or "SIGNING" in k)
+print(f"train.py looked for the signing key: {_found or 'not here'}")
+"""
+
+
+def scoped_file_variable(project: Path, name: str, environment: str, content: str) -> None:
+    """A File variable scoped to one environment, kept where GitLab keeps CI/CD variables:
+    outside the repository (gitlab-ci-local's variables file in its --home)."""
+    home = project.parent / f"{project.name}-gcl-home" / ".gitlab-ci-local"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "variables.yml").write_text(yaml.safe_dump(
+        {"global": {name: {"type": "file", "values": {environment: content}}}}))
+
+
 @pytest.fixture(scope="module")
 def deploy_fails_run(tmp_path_factory: pytest.TempPathFactory, project_key: ProjectKey,
                      registry: Registry) -> DeployFails:
     """The deploy job fails (DEPLOY_FAIL=1); and the project is set up as docs/gitlab.md
     says for real use: its public key committed as keys/mlci-signing.pub.pem, its private
-    key given as the variable MLCI_SIGNING_KEY (a file path, as for a File variable), and
+    key the File variable MLCI_SIGNING_KEY scoped to the environment mlci-signing, and
     a real registry, the CI/CD variable MLFLOW_TRACKING_URI, where production already holds
-    a version."""
+    a version. Its train.py also looks for the key."""
 
-    def commit_public_key(project: Path) -> None:
+    def set_up(project: Path) -> None:
         (project / "keys").mkdir()
         shutil.copy(project_key.private.with_name("mlci-signing.pub.pem"), project / "keys")
+        with (project / "train.py").open("a", encoding="utf-8") as train:
+            train.write(LOOK_FOR_THE_KEY)
 
     before = registry.ensure_production()
     history_before = len(registry.history())
-    project = gitlab_example_project(tmp_path_factory.mktemp("gl") / "deploy-fails",
-                                     commit_public_key)
-    pipeline = run_pipeline(project, "DEPLOY_FAIL=1", f"MLCI_SIGNING_KEY={project_key.private}",
-                            f"MLFLOW_TRACKING_URI={registry.url}")
+    project = gitlab_example_project(tmp_path_factory.mktemp("gl") / "deploy-fails", set_up)
+    scoped_file_variable(project, "MLCI_SIGNING_KEY", "mlci-signing",
+                         project_key.private.read_text())
+    pipeline = run_pipeline(project, "DEPLOY_FAIL=1", f"MLFLOW_TRACKING_URI={registry.url}")
     return DeployFails(pipeline, registry, before, history_before)
 
 
@@ -157,6 +177,10 @@ def tampered(good: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> Pipeli
     tag job recorded it (in the train job's artifacts); then only the verify job runs."""
     project = tmp_path_factory.mktemp("gl") / "tampered"
     shutil.copytree(good.project, project, symlinks=True)
+    # keys/ is the signing-key job's artifact, which gitlab-ci-local leaves in the folder;
+    # not a committed file, which is what GitLab's `rules: exists` reads (it would skip
+    # the signing-key job, whose artifact the verify job needs)
+    shutil.rmtree(project / "keys")
     with (project / ".gitlab-ci-local" / "artifacts" / "train" / "data" / "train.csv").open(
             "ab") as data:
         data.write(b"\n")
@@ -275,9 +299,20 @@ def test_rollback_job_runs_after_a_failed_deploy(deploy_fails: Pipeline) -> None
 
 
 @pytest.mark.e2e
+def test_the_signing_key_reaches_only_the_signing_job(deploy_fails: Pipeline) -> None:
+    """train runs the project's code and never holds the key: it is scoped to the
+    environment that only mlci-lineage-tag names."""
+    assert "train.py looked for the signing key: not here" in deploy_fails.log("train"), \
+        deploy_fails.describe()
+    for job in deploy_fails.statuses:
+        assert "PRIVATE KEY" not in deploy_fails.log(job), job
+
+
+@pytest.mark.e2e
 def test_a_project_signing_key_replaces_the_throwaway_one(deploy_fails: Pipeline,
                                                           project_key: ProjectKey) -> None:
-    # the variable wins over the component's signing-key input; no throwaway key is made
+    # the variable wins over the component's signing-key input; with the public key
+    # committed, no throwaway key is made
     assert "signing-key" not in deploy_fails.statuses, deploy_fails.describe()
     assert f"with key {project_key.key_id} → model/mlci.sig" in deploy_fails.log(TAG_JOB)
     verify = deploy_fails.log(VERIFY_JOB)  # against the committed public key
