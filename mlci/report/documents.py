@@ -98,6 +98,8 @@ def _read(path: Path) -> tuple[Any, str | None]:
         return None, f"cannot read: {type(exc).__name__}"
     except ValueError as exc:
         return None, f"not JSON: {exc}"
+    except RecursionError:  # `[[[[…` a hundred thousand deep: Python's parser recurses
+        return None, "not JSON that mlci reads: nested too deeply"
 
 
 def _kind(data: Any) -> str | None:

@@ -71,6 +71,13 @@ def test_invalid_documents_are_reported_not_crashed_on(tmp_path: Path) -> None:
     assert "- not JSON: Unterminated string" in text
 
 
+def test_a_deeply_nested_document_is_invalid_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "validate.json").write_text("[" * 100_000 + "]" * 100_000)
+    text = markdown(tmp_path)
+    assert text.startswith("### ⚠️ mlci: warn — validate.json: invalid document\n")
+    assert "- not JSON that mlci reads: nested too deeply" in text
+
+
 def test_documents_in_artifact_subfolders_are_found(tmp_path: Path) -> None:
     for sub in ("mlci-validate", "mlci-compare"):
         (tmp_path / sub).mkdir()
