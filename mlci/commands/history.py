@@ -27,7 +27,8 @@ Examples:
         "config].")
 @option("alias", required=True, metavar="ALIAS", help="Alias whose history to print.")
 @option("registry", metavar="URI", help="MLflow tracking/registry URI [default: registry.uri in "
-        "the config, else $MLFLOW_TRACKING_URI, else sqlite:///<out>/registry.db].")
+        "the config, else $MLFLOW_TRACKING_URI, else the project's embedded registry "
+        ".mlci/registry.db beside mlci.yml (or in the current folder)].")
 @option("format", dest="fmt", type=click.Choice(["text", "json"]), default="text",
         show_default=True, help="Output format.")
 @option("repair", is_flag=True, help="Record an interrupted move or one made outside mlci, and "

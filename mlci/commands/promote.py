@@ -26,7 +26,10 @@ Examples:
 Gates read <out>/<gate>.json (any step's result document) and must have been
 produced for this model. Outputs: version, previous-version, verdict.
 Exit 1 when a gate fails, the alias was moved outside mlci (--force adopts
-it) or a race was lost; nothing is changed in those cases.
+it) or a race was lost; nothing is changed in those cases. Exit 3 when the
+registry failed: nothing changed, or a half-made move that re-running the job
+completes. A model folder is copied into the registry and found again by its
+content, never its path.
 """
 
 
@@ -47,7 +50,8 @@ it) or a race was lost; nothing is changed in those cases.
 @option("public-key", metavar="PEM", help="Public key (file or PEM text) the signature gate "
         "verifies with.")
 @option("registry", metavar="URI", help="MLflow tracking/registry URI [default: registry.uri in "
-        "the config, else $MLFLOW_TRACKING_URI, else sqlite:///<out>/registry.db].")
+        "the config, else $MLFLOW_TRACKING_URI, else the project's embedded registry "
+        ".mlci/registry.db beside mlci.yml (or in the current folder)].")
 @option("reason", metavar="TEXT", help="Why; recorded in the alias history.")
 @option("force", is_flag=True, help="Promote even though the alias was moved outside mlci "
         "(adopts the current state and records it).")

@@ -18,10 +18,11 @@ Examples:
       --reason "v4 hallucinates on long inputs"
 
 \b
-In the job that promoted (its <out>/promote.json is present), rollback undoes
-exactly that promotion and nothing else: if the promote moved nothing, it is a
-no-op. Elsewhere it goes back to the previous version in the alias history.
-A second rollback for the same reason and run is a no-op.
+In the CI run that promoted (its <out>/promote.json, written by this same run, is
+present), rollback undoes exactly that promotion and nothing else: if the promote
+moved nothing, it is a no-op. Elsewhere (a laptop, a manual kill switch, an old
+promote.json from another run) it goes back one step in the alias history and
+says which move it undid. A second rollback for the same reason and run is a no-op.
 Outputs: version, previous-version, verdict.
 """
 
@@ -34,7 +35,8 @@ Outputs: version, previous-version, verdict.
         "previous one in the alias history].")
 @option("reason", required=True, metavar="TEXT", help="Why; recorded in the alias history.")
 @option("registry", metavar="URI", help="MLflow tracking/registry URI [default: registry.uri in "
-        "the config, else $MLFLOW_TRACKING_URI, else sqlite:///<out>/registry.db].")
+        "the config, else $MLFLOW_TRACKING_URI, else the project's embedded registry "
+        ".mlci/registry.db beside mlci.yml (or in the current folder)].")
 @option("wait", type=WAIT_SECONDS, default=60.0, show_default=True, metavar="SECONDS",
         help="How long to queue behind other mlci runs moving the same alias.")
 @common_options
