@@ -15,8 +15,10 @@ venv_bin="$(abs_path "$venv")/bin"
 export PATH="$venv_bin:$PATH"
 cd examples
 
-# The embedded default registry, shared by both rounds below.
-export MLFLOW_TRACKING_URI="sqlite:///$PWD/.mlci/registry.db"
+# No registry configured: promote, rollback and history use the project's embedded
+# registry, examples/.mlci/registry.db beside mlci.yml, whatever --out a round uses
+# (each says so on stderr), so both rounds below share it.
+unset MLFLOW_TRACKING_URI
 mkdir -p .mlci
 key=.mlci/keys/mlci-signing.pem
 pub=.mlci/keys/mlci-signing.pub.pem
