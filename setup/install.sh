@@ -2,15 +2,29 @@
 # Install mlci once per job: the one script behind setup/action.yml and every
 # step action (validate/, compare/, …, and the umbrella action.yml).
 #
-#   mlci of this version already on PATH      → nothing to do (self-hosted runners, tests)
-#   already in $RUNNER_TEMP/mlci-<version>    → put that venv's bin on PATH
-#   otherwise                                 → create the venv, pip install this checkout
-#                                               (pip's own cache makes reinstalls cheap)
+#   install.sh        install mlci (or find it) and put it on PATH:
+#     mlci of this version already on PATH   → nothing to do (self-hosted runners, tests)
+#     <dir>/mlci-<version> holds it          → put that venv's `mlci` on PATH (the
+#       setup action restores this venv from the Actions cache before this runs)
+#     otherwise                              → create the venv and pip install this
+#       checkout with -c mlci/constraints.txt (the dependency versions of this release)
+#   install.sh plan   for the setup action's cache step: outputs need (false when this
+#                     mlci is already on PATH), venv and key
+#   install.sh key    print the cache key (what a reusable venv must have been built from)
+#
+# The key names the mlci version, a digest of this checkout's package files,
+# pyproject.toml and constraints, the venv's path, the Python version and
+# interpreter, the OS and the CPU. A venv is reused only when its stamp
+# (mlci-setup.key inside it) equals the key and its `mlci --version` is this
+# version: a cache never hands a job an mlci other than the one it pinned.
 #
 # Reads (all optional): MLCI_SETUP_PYTHON (interpreter for the venv, default
-# python3), RUNNER_TEMP, GITHUB_PATH, GITHUB_OUTPUT. Writes the output
-# `mlci-version`. Exit 2 when the interpreter is missing or too old, pip's
-# exit code when the install fails.
+# python3), MLCI_SETUP_VERSION (the version the job pins: must be this checkout's),
+# MLCI_SETUP_DIR (where the venv lives, default $RUNNER_TEMP; on a self-hosted
+# runner a folder that outlives the job lets every job reuse the venv),
+# RUNNER_TEMP, GITHUB_PATH, GITHUB_OUTPUT. Writes the output `mlci-version` (and
+# need/venv/key for `plan`). Exit 2 when the interpreter is missing or too old or
+# the pinned version is not this checkout's, pip's exit code when the install fails.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,19 +34,61 @@ if [ -z "$version" ]; then
   exit 2
 fi
 want="mlci, version $version"
-venv="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/mlci-$version"
+temp="${MLCI_SETUP_DIR:-${RUNNER_TEMP:-${TMPDIR:-/tmp}}}"
+venv="$temp/mlci-$version"
 python="${MLCI_SETUP_PYTHON:-python3}"
+constraints="$root/mlci/constraints.txt"
+mode="${1:-install}"
 
-set_output() {
+output() {
   if [ -n "${GITHUB_OUTPUT:-}" ]; then
-    echo "mlci-version=$version" >> "$GITHUB_OUTPUT"
+    echo "$1=$2" >> "$GITHUB_OUTPUT"
   fi
+}
+
+if [ -n "${MLCI_SETUP_VERSION:-}" ] && [ "$MLCI_SETUP_VERSION" != "$version" ]; then
+  echo "::error title=mlci setup::this action installs mlci $version, but the job pins mlci-version $MLCI_SETUP_VERSION: use the action at tag v$MLCI_SETUP_VERSION"
+  exit 2
+fi
+
+check_python() {
+  if ! command -v "$python" > /dev/null 2>&1; then
+    echo "::error title=mlci setup::python interpreter '$python' not found (input python; mlci needs Python 3.10 or newer)"
+    exit 2
+  fi
+  if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+    echo "::error title=mlci setup::$("$python" --version 2>&1) is too old (input python '$python'); mlci needs Python 3.10 or newer"
+    exit 2
+  fi
+}
+
+# The cache key: see the header. Hashing runs in the job's Python, which every
+# runner has (sha256sum and shasum are not everywhere).
+cache_key() {
+  "$python" - "$root" "$version" "$venv" <<'PY'
+import hashlib, os, platform, sys
+
+root, version, venv = sys.argv[1], sys.argv[2], sys.argv[3]
+digest = hashlib.sha256(venv.encode() + b"\0")  # a venv only works where it was made
+files = [os.path.join(root, "pyproject.toml")]
+for top in ("mlci", "schemas"):
+    for folder, subfolders, names in os.walk(os.path.join(root, top)):
+        subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
+        files += [os.path.join(folder, n) for n in sorted(names) if not n.endswith(".pyc")]
+for path in files:
+    digest.update(os.path.relpath(path, root).encode() + b"\0")
+    with open(path, "rb") as handle:
+        digest.update(handle.read() + b"\0")
+digest.update(os.path.realpath(sys.executable).encode())
+print(f"mlci-{version}-py{platform.python_version()}-{platform.system().lower()}-"
+      f"{platform.machine().lower()}-{digest.hexdigest()[:20]}")
+PY
 }
 
 # Only the `mlci` command goes on PATH, through a folder of its own: putting the
 # venv's bin there would shadow the job's python and pip for every later step.
 add_path() {
-  local bin="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/mlci-$version-bin"
+  local bin="$temp/mlci-$version-bin"
   mkdir -p "$bin"
   ln -sf "$1/mlci" "$bin/mlci"
   if [ -n "${GITHUB_PATH:-}" ]; then
@@ -41,39 +97,74 @@ add_path() {
   echo "mlci $version: added $bin to PATH (mlci -> $1/mlci)"
 }
 
-if [ "$(mlci --version 2>/dev/null || true)" = "$want" ]; then
-  echo "mlci $version is already on PATH ($(command -v mlci)); not installing"
-  set_output
+on_path() {
+  [ "$(mlci --version 2>/dev/null || true)" = "$want" ]
+}
+
+if [ "$mode" = plan ]; then
+  if on_path; then
+    echo "plan: mlci $version is on PATH ($(command -v mlci)); no install, no cache"
+    output need false
+    exit 0
+  fi
+  check_python
+  key="$(cache_key)"
+  echo "mlci $version: venv $venv, cache key $key"
+  output need true
+  output venv "$venv"
+  output key "$key"
   exit 0
 fi
 
-if [ "$("$venv/bin/mlci" --version 2>/dev/null || true)" = "$want" ]; then
+if [ "$mode" = key ]; then
+  check_python
+  cache_key
+  exit 0
+fi
+
+if [ "$mode" != install ]; then
+  echo "::error title=mlci setup::unknown mode '$mode' (expected install, plan or key)"
+  exit 2
+fi
+
+if on_path; then
+  echo "mlci $version is already on PATH ($(command -v mlci)); not installing"
+  output mlci-version "$version"
+  exit 0
+fi
+
+check_python
+key="$(cache_key)"
+stamp="$venv/mlci-setup.key"
+if [ "$("$venv/bin/mlci" --version 2>/dev/null || true)" = "$want" ] \
+    && [ "$(cat "$stamp" 2>/dev/null || true)" = "$key" ]; then
   echo "mlci $version is already installed in $venv"
   add_path "$venv/bin"
-  set_output
+  output mlci-version "$version"
   exit 0
-fi
-
-if ! command -v "$python" > /dev/null 2>&1; then
-  echo "::error title=mlci setup::python interpreter '$python' not found (input python; mlci needs Python 3.10 or newer)"
-  exit 2
-fi
-if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
-  echo "::error title=mlci setup::$("$python" --version 2>&1) is too old (input python '$python'); mlci needs Python 3.10 or newer"
-  exit 2
 fi
 
 echo "Installing mlci $version from $root into $venv"
 rm -rf "$venv"
-"$python" -m venv "$venv"
+# A venv without pip, filled by the pip of $python when that pip can install into
+# another interpreter (--python, pip 22.3+): seeding pip into the venv costs seconds.
+if "$python" -c 'import sys, pip; sys.exit(tuple(map(int, pip.__version__.split(".")[:2])) < (22, 3))' \
+    2> /dev/null; then
+  "$python" -m venv --without-pip "$venv"
+  pip=("$python" -m pip --python "$venv/bin/python")
+else
+  "$python" -m venv "$venv"
+  pip=("$venv/bin/python" -m pip)
+fi
 status=0
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --progress-bar off "$root" \
-  || status=$?
+"${pip[@]}" install --quiet --disable-pip-version-check --progress-bar off \
+  --constraint "$constraints" "$root" || status=$?
 if [ "$status" -ne 0 ] || [ "$("$venv/bin/mlci" --version 2>/dev/null || true)" != "$want" ]; then
-  rm -rf "$venv"  # never leave a half-built venv that a later step would trust
+  rm -rf "$venv"  # never leave a half-built venv that a later step (or the cache) would trust
   echo "::error title=mlci setup::pip could not install mlci $version from $root (see the log above)"
   exit $(( status == 0 ? 1 : status ))
 fi
+echo "$key" > "$stamp"
 echo "Installed mlci $version in ${SECONDS}s"
 add_path "$venv/bin"
-set_output
+output mlci-version "$version"

@@ -204,11 +204,80 @@ runs:
         done
         echo "download-artifact stand-in: ${found[*]:-nothing} (pattern $PATTERN) into $DEST"
 """
-# Third-party actions act would download → stand-in action.yml text. actions/checkout of
-# the repository itself needs none: act skips it (the workdir is already there).
-STAND_INS = {"actions/setup-python": SETUP_PYTHON_STAND_IN,
-             "actions/upload-artifact": UPLOAD_ARTIFACT_STAND_IN,
-             "actions/download-artifact": DOWNLOAD_ARTIFACT_STAND_IN}
+# actions/cache/restore and actions/cache/save v4 for an exact key (what setup/action.yml
+# uses): $STAND_IN_CACHE/<key> holds what a save stored; each act run gets its own folder
+# unless the test passes one (cache=) to share it between runs.
+CACHE_RESTORE_STAND_IN = """\
+name: cache/restore (test stand-in)
+description: Copies $STAND_IN_CACHE/<key> into path when it exists.
+inputs:
+  path:
+    description: the folder to restore
+    required: true
+  key:
+    description: the exact key
+    required: true
+outputs:
+  cache-hit:
+    description: true when the key was found, else false
+    value: ${{ steps.restore.outputs.cache-hit }}
+runs:
+  using: composite
+  steps:
+    - id: restore
+      shell: bash
+      env:
+        CACHE_PATH: ${{ inputs.path }}
+        CACHE_KEY: ${{ inputs.key }}
+      run: |
+        store="${STAND_IN_CACHE:?}/$CACHE_KEY"
+        if [ -d "$store" ]; then
+          mkdir -p "$CACHE_PATH"
+          cp -a "$store/." "$CACHE_PATH/"
+          echo "cache stand-in: restored $CACHE_KEY into $CACHE_PATH"
+          echo "cache-hit=true" >> "$GITHUB_OUTPUT"
+        else
+          echo "cache stand-in: no cache for $CACHE_KEY"
+          echo "cache-hit=false" >> "$GITHUB_OUTPUT"
+        fi
+"""
+CACHE_SAVE_STAND_IN = """\
+name: cache/save (test stand-in)
+description: Copies path into $STAND_IN_CACHE/<key>, unless that key is stored already.
+inputs:
+  path:
+    description: the folder to save
+    required: true
+  key:
+    description: the exact key
+    required: true
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      env:
+        CACHE_PATH: ${{ inputs.path }}
+        CACHE_KEY: ${{ inputs.key }}
+      run: |
+        store="${STAND_IN_CACHE:?}/$CACHE_KEY"
+        if [ -e "$store" ]; then
+          echo "cache stand-in: $CACHE_KEY is stored already"
+          exit 0
+        fi
+        mkdir -p "$store"
+        cp -a "$CACHE_PATH/." "$store/"
+        echo "cache stand-in: saved $CACHE_PATH as $CACHE_KEY"
+"""
+# Third-party actions act would download → stand-in action.yml text (or, for a repository
+# whose actions live in subfolders, {subfolder: text}). actions/checkout of the repository
+# itself needs none: act skips it (the workdir is already there).
+STAND_INS: dict[str, str | dict[str, str]] = {
+    "actions/setup-python": SETUP_PYTHON_STAND_IN,
+    "actions/upload-artifact": UPLOAD_ARTIFACT_STAND_IN,
+    "actions/download-artifact": DOWNLOAD_ARTIFACT_STAND_IN,
+    "actions/cache": {"restore": CACHE_RESTORE_STAND_IN, "save": CACHE_SAVE_STAND_IN}}
+# Where the cache stand-ins keep what a job saved (passed with --env like the artifacts).
+CACHE_ENV = "STAND_IN_CACHE"
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*([^\s#]+)", re.MULTILINE)
 
 
@@ -347,8 +416,9 @@ def stand_ins(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folders = {}
     for action, text in STAND_INS.items():
         folder = base / action.replace("/", "--")
-        folder.mkdir()
-        (folder / "action.yml").write_text(text, encoding="utf-8")
+        for sub, body in (text.items() if isinstance(text, dict) else [("", text)]):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+            (folder / sub / "action.yml").write_text(body, encoding="utf-8")
         folders[action] = folder
     return folders
 
@@ -382,7 +452,10 @@ def workflow_mappings(workdir: Path, workflow: str, checkout: Path,
                       stand_ins: Mapping[str, Path]) -> list[str]:
     """--local-repository flags for every remote `uses:` in the workflow."""
     flags = [f"{MLCI_REPO}@{MLCI_REF}={checkout}"]
-    for uses in USES.findall((workdir / workflow).read_text(encoding="utf-8")):
+    # the actions that mlci's own actions use (setup's cache), which act resolves too
+    texts = [(workdir / workflow).read_text(encoding="utf-8"),
+             *(p.read_text(encoding="utf-8") for p in sorted(checkout.glob("*/action.yml")))]
+    for uses in dict.fromkeys(u for text in texts for u in USES.findall(text)):
         if uses.startswith(("./", "docker://")):
             continue
         name, _, ref = uses.partition("@")
@@ -393,7 +466,7 @@ def workflow_mappings(workdir: Path, workflow: str, checkout: Path,
             pytest.fail(f"{workflow} uses {uses}: add a stand-in for {repo} to STAND_INS "
                         "in tests/e2e/conftest.py")
         flags.append(f"{repo}@{ref}={stand_ins[repo]}")
-    return flags
+    return list(dict.fromkeys(flags))
 
 
 def act_runner(act_bin: str, mlci_checkout: Path, stand_ins: Mapping[str, Path],
@@ -404,17 +477,21 @@ def act_runner(act_bin: str, mlci_checkout: Path, stand_ins: Mapping[str, Path],
     def run(workdir: Path, workflow: str, *, env: Mapping[str, str] | None = None,
             path: list[str] | None = None, timeout: float = 120,
             checkout: Path | None = None, artifacts: Path | None = None,
-            secrets: Mapping[str, str] | None = None) -> ActRun:
+            cache: Path | None = None, secrets: Mapping[str, str] | None = None,
+            extra: list[str] | None = None) -> ActRun:
         checkout = checkout or mlci_checkout
         artifacts = artifacts or base / "artifacts"
+        cache = cache or base / "cache"
         cmd = [act_bin, "push", "-W", workflow, "-P", "ubuntu-latest=-self-hosted",
                "--no-cache-server"]
         for flag in workflow_mappings(workdir, workflow, checkout, stand_ins):
             cmd += ["--local-repository", flag]
-        for key, value in {ARTIFACTS_ENV: str(artifacts), **(env or {})}.items():
+        for key, value in {ARTIFACTS_ENV: str(artifacts), CACHE_ENV: str(cache),
+                           **(env or {})}.items():
             cmd += ["--env", f"{key}={value}"]
         for key, value in (secrets or {}).items():  # what `secrets.<key>` reads
             cmd += ["--secret", f"{key}={value}"]
+        cmd += extra or []  # more act flags, e.g. -e EVENT.json
         host_env = clean_env(path if path is not None
                              else [str(VENV_BIN), *os.environ.get("PATH", "").split(os.pathsep)])
         host_env["XDG_CACHE_HOME"] = str(base / "act-cache")  # also holds RUNNER_TEMP

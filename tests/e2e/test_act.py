@@ -594,6 +594,11 @@ def test_setup_script_reuses_the_venv_in_runner_temp(tmp_path: Path, mlci_versio
     (venv_bin / "mlci").write_text(f"#!/bin/sh\necho 'mlci, version {mlci_version}'\n",
                                    encoding="utf-8")
     (venv_bin / "mlci").chmod(0o755)
+    # the stamp an install (or the cache) leaves: the key of what the venv was built from
+    key = subprocess.run(["bash", str(INSTALL_SH), "key"],
+                         env={"PATH": ":".join(path_without_mlci)},
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    (venv_bin.parent / "mlci-setup.key").write_text(key, encoding="utf-8")
 
     done = run_install(tmp_path, path_without_mlci)
 

@@ -470,11 +470,14 @@ def test_setup_skips_installs_reuses_and_refuses_another_version(tmp_path: Path)
     assert f"installed mlci '{version}', but the job pins mlci-version 9.9.9" in other.stderr
 
 
-def test_setup_keeps_pips_cache_in_the_job_cache() -> None:
-    """pip's cache goes where `cache:` picks it up between pipelines."""
+def test_setup_keeps_the_venv_in_the_job_cache() -> None:
+    """The venv goes where `cache:` picks it up between pipelines, under a key that names
+    the pinned mlci version (tests/e2e/test_install.py restores it for real)."""
     setup = component(TEMPLATES / "setup.yml").body[".mlci-setup"]
-    assert setup["cache"]["paths"] == [".cache/pip"]
-    assert 'PIP_CACHE_DIR="${PIP_CACHE_DIR:-$PWD/.cache/pip}"' in setup["before_script"][0]
+    assert setup["cache"] == {"key": "mlci-$MLCI_INSTALL_VERSION-$MLCI_INSTALL_CACHE",
+                              "paths": [".cache/mlci-venv"]}
+    assert setup["variables"] == {"MLCI_INSTALL_CACHE": "venv"}
+    assert 'mlci_venv="${MLCI_INSTALL_VENV:-$PWD/.cache/mlci-venv}"' in setup["before_script"][0]
 
 
 # --- static checks: schema and GitLab's component rules -------------------------------
