@@ -209,11 +209,15 @@ def _folder(registry: Registry, name: str, folder: str) -> Candidate:
         shutil.rmtree(copy, ignore_errors=True)
         raise InputError(f"--model {folder}: cannot read the folder ({exc})") from exc
     files = copy / "model"
-    content = snapshot(files).id
-    candidate = Candidate(registry, name, folder, None, None, _files=files,
-                          _tmp=[str(copy)], files_digest=content)
-    candidate._digest = digest_of(files)
-    matches = registry.versions_by_files(name, content) if registry.model(name) else []
+    try:
+        content = snapshot(files).id
+        candidate = Candidate(registry, name, folder, None, None, _files=files,
+                              _tmp=[str(copy)], files_digest=content)
+        candidate._digest = digest_of(files)
+        matches = registry.versions_by_files(name, content) if registry.model(name) else []
+    except BaseException:
+        shutil.rmtree(copy, ignore_errors=True)
+        raise
     if matches:
         candidate.version = min(matches, key=lambda v: v.version)
         candidate.run_id = candidate.version.run_id

@@ -185,3 +185,91 @@ def test_racing_alias_creation_400_is_retried(fragile_server: MlflowServer, lapt
     assert result.code == 0, result.stdout + result.stderr
     assert calls == ["canary", "canary"]
     assert lab.alias("canary") == v1
+
+
+def test_a_failed_ticket_release_is_a_warning_with_exit_3(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The move is done and recorded, then the registry fails as mlci removes its queue
+    ticket: that is reported (exit 3, a warning check), not swallowed as a success."""
+    v1, v2 = lab.versions(2)
+    original = Registry.delete_model_tag
+
+    def refuse_release(self: Registry, name: str, key: str, policy: object = None) -> None:
+        if key.startswith("mlci.lock.production."):
+            raise ServiceError(f"registry {self.display}: deleting tag {key!r} of {name!r} "
+                               "failed: simulated outage")
+        original(self, name, key, policy)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Registry, "delete_model_tag", refuse_release)
+    result = lab.promote("production", version=v1)
+    monkeypatch.setattr(Registry, "delete_model_tag", original)
+
+    assert result.code == 3
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"mlci promote: error: registry {lab.url}: deleting tag "
+                           "'mlci.lock.production."), line
+    assert line.endswith("failed: simulated outage. production: (none) → v1: that stands, but "
+                         "this run's queue ticket is left in the registry; the next move of "
+                         "production removes it (at once when it is this job's re-run)"), line
+    doc = result.doc("promote")
+    assert (doc["outcome"], doc["changed"], doc["verdict"]) == ("moved", True, "warn")
+    assert doc["checks"][-1]["name"] == "queue ticket"
+    assert doc["checks"][-1]["status"] == "warn"
+    assert lab.alias("production") == v1 and len(lab.history("production")) == 1
+    assert len(lab.tickets("production")) == 1
+    after = lab.promote("production", version=v2, wait=0)
+    assert after.code == 0, after.stdout + after.stderr
+    assert lab.tickets("production") == []
+    assert [e["to_version"] for e in lab.history("production")] == [v1, v2]
+
+
+SELF_KILL = """
+import os, signal, sys
+from mlci.registry.client import Registry
+original = Registry.set_alias
+def set_alias_then_die(self, *args, **kwargs):
+    original(self, *args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)  # the runner dies right after the alias write
+Registry.set_alias = set_alias_then_die
+from mlci.commands.promote import promote
+sys.argv[0] = "mlci promote"
+promote()
+"""
+
+
+def test_a_killed_runner_is_reclaimed_and_its_move_completed_by_the_next_run(
+        lab: Lab) -> None:
+    """kill -9 of the mlci process itself while it holds the queue, the alias moved and
+    its history entry not written: the next run on this machine sees the process is gone,
+    records the dead run's move with its details, and goes ahead without waiting."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.promote.conftest import CI_VARIABLES
+
+    v1, v2, v3 = lab.versions(3)
+    assert lab.promote("production", version=v1).code == 0
+    env = {k: v for k, v in os.environ.items() if k not in CI_VARIABLES}
+    env["USER"] = "killed-runner"
+    died = subprocess.run([sys.executable, "-c", SELF_KILL, "--name", lab.name, "--version",
+                           str(v2), "--alias", "production", "--registry", lab.url,
+                           "--reason", "release 2", "--out", str(lab.root / "dead")],
+                          cwd=lab.root, env=env, capture_output=True, text=True, timeout=120)
+    assert died.returncode == -9, died.stderr
+    assert lab.alias("production") == v2
+    assert [e["to_version"] for e in lab.history("production")] == [v1]
+    assert len(lab.tickets("production")) == 1
+
+    after = lab.promote("production", version=v3, wait=0)
+
+    assert after.code == 0, after.stdout + after.stderr
+    notes = [c["message"] for c in after.doc("promote")["checks"] if c["name"] == "note 1"]
+    assert notes[0].startswith("removed the queue ticket of killed-runner"), notes
+    assert re.search(r" \(its process \d+ on this machine is gone\); recorded its "
+                     r"interrupted move: promote v1 → v2 by killed-runner at ", notes[0]), notes
+    entries = lab.history("production")
+    assert [(e["from_version"], e["to_version"], e["actor"], e["reason"]) for e in entries] == [
+        (None, v1, "tester", None), (v1, v2, "killed-runner", "release 2"),
+        (v2, v3, "tester", None)]
+    assert lab.tickets("production") == []
