@@ -50,12 +50,13 @@ Examples:
 @option("stable", metavar="SRC",
         help="Stable (control) samples: a CSV, Parquet or JSON Lines file (wide: one column "
              "per metric; long: metric,value[,side]), or prometheus[+http://HOST:PORT].")
-@option("canary", metavar="SRC", help="Canary samples, in the same forms as --stable.")
+@option("canary", metavar="SRC", help="Canary samples, in the same forms as --stable (a long "
+        "file with a side column can serve both).")
 @option("model", metavar="URI",
         help="The model the canary serves (recorded, so `promote --require canary` can tie "
              "the verdict to it).")
 @option("weight", type=click.IntRange(1, 100), metavar="PERCENT",
-        help="The canary's share of traffic in this step (recorded in the result).")
+        help="The canary's share of traffic in this step, in percent (recorded in the result).")
 @common_options
 @click.pass_context
 def canary(ctx: click.Context, /, **kwargs: Any) -> None:

@@ -43,30 +43,40 @@ Examples:
 
 @click.command(epilog=EXAMPLES)
 @option("candidate", metavar="SRC",
-        help="The new model's predictions file, or an MLflow model URI (run on --data).")
+        help="The new model's predictions file (CSV, Parquet or JSON Lines), or an MLflow "
+             "model URI (run on --data).")
 @option("baseline", metavar="SRC",
-        help="Predictions file, model URI, git:REF:PATH, or a result/metrics JSON.")
+        help="What to compare with: a predictions file on the same rows, an MLflow model URI "
+             "(run on --data), git:REF:PATH (a file at another commit, e.g. "
+             "git:origin/main:eval/predictions.csv), or a result/metrics JSON.")
 @option("data", type=click.Path(dir_okay=False), metavar="FILE",
-        help="Rows to run a model SRC on.")
+        help="Rows to run a model URI (--candidate or --baseline) on; with --shadow, the "
+             "logged rows both models run on.")
 @option("model", metavar="URI",
         help="The model the candidate predictions came from (recorded as the subject, "
              "so a promotion gate can tie this result to it).")
 @option("policy", type=click.Choice(["not-worse", "better"]),
-        help="not-worse: pass unless shown worse by more than the margin [default]; "
-             "better: pass only when shown better by the margin.")
+        help="not-worse: pass unless shown worse by more than the margin; better: pass only "
+             "when shown better by the margin [default: compare.policy in the config, else "
+             "not-worse].")
 @option("resamples", type=whole(*RESAMPLES), metavar="N",
-        help="Bootstrap resamples, 100 to 100000 [default: 2000, or compare.resamples].")
-@option("seed", type=click.IntRange(min=0), metavar="N", help="Seed for reproducible intervals.")
-@option("drift", is_flag=True, help="Compare two datasets for data drift instead.")
+        help="Bootstrap resamples, 100 to 100000 [default: compare.resamples in the config, "
+             "else 2000].")
+@option("seed", type=click.IntRange(min=0), metavar="N",
+        help="Seed for reproducible intervals [default: compare.seed in the config, else a "
+             "fresh one each run].")
+@option("drift", is_flag=True,
+        help="Test every column of --reference against --current for data drift instead of "
+             "comparing models. Writes <out>/drift.json.")
 @option("shadow", is_flag=True,
         help="Run --champion and --candidate (MLflow model URIs) on the same logged rows "
              "(--data): agreement, output drift, latency. Writes <out>/shadow.json.")
 @option("champion", metavar="URI",
-        help="--shadow: the model serving today, e.g. models:/fraud@production.")
+        help="With --shadow, the model serving today, e.g. models:/fraud@production.")
 @option("reference", type=click.Path(dir_okay=False), metavar="FILE",
-        help="--drift: the reference data (e.g. training data).")
+        help="With --drift, the reference data (e.g. the training data).")
 @option("current", type=click.Path(dir_okay=False), metavar="FILE",
-        help="--drift: the current data.")
+        help="With --drift, the current data (e.g. this week's rows).")
 @allow_empty_option
 @common_options
 def compare(**kwargs: Any) -> None:

@@ -47,8 +47,8 @@ content, never its path.
         "pass for this model: validate, compare, canary, lineage, signature, ... "
         "(comma- or space-separated, or repeated).")
 @option("allow-warn", is_flag=True, help="Accept gates whose verdict is warn.")
-@option("public-key", metavar="PEM", help="Public key (file or PEM text) the signature gate "
-        "verifies with.")
+@option("public-key", metavar="PEM", help="Public key (a PEM file or PEM text) the signature "
+        "gate verifies with.")
 @option("registry", metavar="URI", help="MLflow tracking/registry URI [default: registry.uri in "
         "the config, else $MLFLOW_TRACKING_URI, else the project's embedded registry "
         ".mlci/registry.db beside mlci.yml (or in the current folder)].")
@@ -56,7 +56,7 @@ content, never its path.
 @option("force", is_flag=True, help="Promote even though the alias was moved outside mlci "
         "(adopts the current state and records it).")
 @option("wait", type=WAIT_SECONDS, default=60.0, show_default=True, metavar="SECONDS",
-        help="How long to queue behind other mlci runs moving the same alias.")
+        help="Seconds to queue behind other mlci runs moving the same alias.")
 @common_options
 def promote(**kwargs: Any) -> None:
     """Move a registry alias to a model version, only if every required gate passed.

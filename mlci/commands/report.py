@@ -35,7 +35,8 @@ docs/report.md shows the workflow_run setup that posts anyway.
 
 @click.command(epilog=EXAMPLES)
 @option("post", is_flag=True,
-        help="Create or update the sticky comment on the pull/merge request.")
+        help="Create or update the sticky comment on the pull/merge request (for a push, "
+             "the open one of the commit).")
 @option("dry-run", is_flag=True,
         help="Print the requests and the body --post would send; send nothing.")
 @option("id", metavar="ID",

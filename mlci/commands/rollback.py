@@ -31,14 +31,17 @@ Outputs: version, previous-version, verdict.
 @option("name", metavar="NAME", help="Registered model name [default: registry.name in the "
         "config].")
 @option("alias", required=True, metavar="ALIAS", help="Alias to move back, e.g. production.")
-@option("to-version", type=int, metavar="N", help="Version to go back to [default: the "
-        "previous one in the alias history].")
-@option("reason", required=True, metavar="TEXT", help="Why; recorded in the alias history.")
+@option("to-version", type=int, metavar="N", help="Version to go back to; it must have held "
+        "the alias and still exist [default: the one this CI run's promotion replaced, else "
+        "the previous one in the alias history].")
+@option("reason", required=True, metavar="TEXT", help="Why; recorded in the alias history. "
+        "The same reason in the same CI run is a no-op, so a retried job does not go back "
+        "twice.")
 @option("registry", metavar="URI", help="MLflow tracking/registry URI [default: registry.uri in "
         "the config, else $MLFLOW_TRACKING_URI, else the project's embedded registry "
         ".mlci/registry.db beside mlci.yml (or in the current folder)].")
 @option("wait", type=WAIT_SECONDS, default=60.0, show_default=True, metavar="SECONDS",
-        help="How long to queue behind other mlci runs moving the same alias.")
+        help="Seconds to queue behind other mlci runs moving the same alias.")
 @common_options
 def rollback(**kwargs: Any) -> None:
     """Move a registry alias back to the previous version in its history (or a given one).

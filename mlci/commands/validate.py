@@ -26,7 +26,8 @@ Examples:
 @option("predictions", type=click.Path(dir_okay=False), metavar="FILE",
         help="Predictions file (CSV, Parquet or JSON Lines) with target and prediction columns.")
 @option("model", metavar="URI",
-        help="MLflow model to run: a model folder, runs:/<id>/model or models:/<name>@<alias>.")
+        help="MLflow model to run on --data: a model folder, runs:/<id>/model or "
+             "models:/<name>@<alias>.")
 @option("data", type=click.Path(dir_okay=False), metavar="FILE",
         help="Rows to run --model on; data tests read this file when given.")
 @allow_empty_option
