@@ -72,16 +72,17 @@ def lineage() -> None:
 @common_options
 def tag(**kwargs: Any) -> None:
     """Record commit, data snapshot IDs, environment and config; sign the model."""
-    from mlci.lineage.step import tag_step
+    from mlci import runner
+    from mlci.lineage.options import TagOptions
+    from mlci.lineage.run import run_tag
 
-    shared = common(kwargs)
-    data = [*kwargs["data"], *kwargs["more_data"]]
+    data = (*kwargs["data"], *kwargs["more_data"])
     if not data:
         raise click.UsageError("lineage tag needs --data PATH... (files or folders)")
-    sys.exit(tag_step(shared, data=data, model=kwargs["model"], run_id=kwargs["run_id"],
-                      key=kwargs["signing_key"], params=list(kwargs["param"]),
-                      no_git=kwargs["no_git"], python=kwargs["python"],
-                      registry=kwargs["registry"]))
+    sys.exit(runner.run("lineage-tag", common(kwargs), run_tag, TagOptions(
+        data=data, model=kwargs["model"], run_id=kwargs["run_id"], key=kwargs["signing_key"],
+        params=tuple(kwargs["param"]), no_git=kwargs["no_git"], python=kwargs["python"],
+        registry=kwargs["registry"])))
 
 
 @lineage.command(epilog=VERIFY_EXAMPLES)
@@ -95,12 +96,13 @@ def tag(**kwargs: Any) -> None:
 def verify(**kwargs: Any) -> None:
     """Re-hash data and model; fail on any changed, added or removed file, an edited record
     or a bad signature."""
-    from mlci.lineage.step import verify_step
+    from mlci import runner
+    from mlci.lineage.options import VerifyOptions
+    from mlci.lineage.run import run_verify
 
-    shared = common(kwargs)
-    sys.exit(verify_step(shared, lineage_path=kwargs["lineage_path"],
-                         public_key=kwargs["public_key"],
-                         allow_paths=list(kwargs["allow_path"])))
+    sys.exit(runner.run("lineage-verify", common(kwargs), run_verify, VerifyOptions(
+        lineage=kwargs["lineage_path"], public_key=kwargs["public_key"],
+        allow_paths=tuple(kwargs["allow_path"]))))
 
 
 @lineage.command(epilog=KEYGEN_EXAMPLES)
@@ -108,7 +110,9 @@ def verify(**kwargs: Any) -> None:
 @common_options
 def keygen(**kwargs: Any) -> None:
     """Write an ECDSA P-256 key pair (mlci-signing.pem, mlci-signing.pub.pem)."""
-    from mlci.lineage.step import keygen_step
+    from mlci import runner
+    from mlci.lineage.options import KeygenOptions
+    from mlci.lineage.run import run_keygen
 
-    shared = common(kwargs)
-    sys.exit(keygen_step(shared, directory=kwargs["directory"]))
+    sys.exit(runner.run("lineage-keygen", common(kwargs), run_keygen,
+                        KeygenOptions(directory=kwargs["directory"])))

@@ -20,7 +20,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from mlci.lineage import signing
+from mlci.lineage import dsse, signing
 from mlci.result import Check
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def subjects(document: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def statement(document: Mapping[str, Any]) -> dict[str, Any]:
-    return {"_type": signing.STATEMENT_TYPE, "subject": subjects(document),
+    return {"_type": dsse.STATEMENT_TYPE, "subject": subjects(document),
             "predicateType": signing.LINEAGE_PREDICATE, "predicate": predicate(document)}
 
 
@@ -68,7 +68,7 @@ def attest(document: Mapping[str, Any], key: EllipticCurvePrivateKey) -> dict[st
     """The `attestation` field: the envelope, and the signer's key for checks without one."""
     public = key.public_key()
     return {"key_id": signing.key_id(public), "public_key": signing.public_pem(public),
-            "envelope": signing.dsse_sign(key, statement(document))}
+            "envelope": dsse.sign(key, statement(document), signing.key_id(public))}
 
 
 def first_difference(signed: Any, current: Any, where: str = "") -> str | None:
@@ -124,8 +124,9 @@ def check(document: Mapping[str, Any], key: EllipticCurvePublicKey | None,
     if check_key is None:
         return [Check(CHECK, "fail", f"{source}: attestation.public_key is not a P-256 key")]
     try:
-        signed = signing.dsse_open(attestation.get("envelope"), check_key)
-    except signing.SignatureProblem as exc:
+        signed = dsse.open_envelope(attestation.get("envelope"), check_key,
+                                    signing.key_id(check_key))
+    except dsse.SignatureProblem as exc:
         by = "the given public key" if key is not None else "its own public key"
         return [Check(CHECK, "fail", f"{source}: the record signature does not verify with "
                       f"{by} ({exc}); it names signer {claimed}")]

@@ -50,8 +50,8 @@ class DigestCache:
                 entries = loaded.get("entries")
                 if isinstance(entries, dict):
                     self._old = entries
-        except (OSError, ValueError):
-            pass  # no cache yet, or a corrupt one: start empty
+        except (OSError, ValueError, RecursionError):
+            pass  # no cache yet, or a corrupt (or deeply nested) one: start empty
 
     def get(self, path: str, key: StatKey) -> str | None:
         absolute = os.path.abspath(path)

@@ -1,9 +1,14 @@
-"""Reading and writing lineage.json, always through `schemas/lineage.schema.json`.
+"""Reading and writing lineage.json, always through `schemas/lineage.schema.json`,
+and the one reader of what a record says (`facts`).
 
 `tag` checks its own output against the schema before writing, so a document
 that reaches another job is one `verify` can read; `verify` checks its input
 the same way, so an edited or truncated file is bad input (exit 2) naming the
-field, never a KeyError halfway through re-hashing."""
+field, never a KeyError halfway through re-hashing.
+
+`facts` is what every other part takes from a record (promote's lineage gate,
+the report's lineage section, tag's and verify's own result documents): one
+reading, so "the commit of this lineage" cannot mean two things."""
 
 from __future__ import annotations
 
@@ -11,15 +16,19 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlci import schemas
+from mlci.config import format_path
 from mlci.errors import InputError
+from mlci.jsonfile import read_json
 from mlci.lineage.hashing import Snapshot, canonical
 
 LINEAGE_FORMAT = "mlci/lineage/v1"
 FILE_NAME = "lineage.json"
+EXPECTED = "the lineage.json written by `mlci lineage tag`"
 _DATA_SET_HEADER = b"mlci-data-v1\n"
 
 
@@ -49,39 +58,20 @@ def snapshot_record(path: str, snap: Snapshot) -> dict[str, Any]:
             "excluded": snap.excluded, "entries": snap.entries}
 
 
-def _where(error: Any) -> str:
-    parts = ""
-    for part in error.absolute_path:
-        parts += f"[{part}]" if isinstance(part, int) else (f".{part}" if parts else str(part))
-    return parts or "(top level)"
-
-
 def validate(document: Mapping[str, Any], source: str) -> None:
     validator = schemas.validator(schemas.LINEAGE)
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
     if errors:
         first = errors[0]
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise InputError(f"{source}: {_where(first)}: {first.message}; expected a document "
-                         f"valid against schemas/{schemas.LINEAGE}{more}")
+        raise InputError(f"{source}: {format_path(tuple(first.absolute_path))}: "
+                         f"{first.message}; expected a document valid against "
+                         f"schemas/{schemas.LINEAGE}{more}")
 
 
 def read(path: str | os.PathLike[str]) -> dict[str, Any]:
-    source = os.fspath(path)
-    try:
-        text = Path(source).read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise InputError(f"{source}: no such file; expected the lineage.json written by "
-                         "`mlci lineage tag`") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{source}: cannot read ({exc})") from exc
-    try:
-        document = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise InputError(f"{source}: not valid JSON ({exc})") from exc
-    if not isinstance(document, dict):
-        raise InputError(f"{source}: expected a JSON object, got {type(document).__name__}")
-    validate(document, source)
+    document = read_json(path, EXPECTED)
+    validate(document, os.fspath(path))
     return document
 
 
@@ -93,3 +83,56 @@ def write(document: Mapping[str, Any], out_dir: str | os.PathLike[str]) -> Path:
     tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a lineage record says about the model's origin, as every reader sees it."""
+
+    commit: str | None  # None when git facts were not recorded (--no-git)
+    merge_commit: str | None
+    dirty: bool | None  # None when git facts were not recorded
+    data: tuple[tuple[str, str], ...]  # (path, snapshot ID) per recorded data path
+    data_id: str | None
+    model_path: str | None
+    model_digest: str | None
+    signature_key_id: str | None
+    run_id: str | None  # the MLflow run tagged with this lineage
+
+    @property
+    def ids(self) -> dict[str, str]:
+        """Data path → snapshot ID, as result documents record them."""
+        return dict(self.data)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _section(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def facts(document: Mapping[str, Any]) -> Facts:
+    """The record's facts; a field of the wrong type reads as absent, never as a value.
+
+    Tolerant on purpose: `report` shows lineage records from artifacts without
+    validating them, and must neither crash on nor trust a malformed one. The
+    other readers pass only records that `validate` accepted, for which this is
+    exact. A commit counts only where git facts say they were recorded."""
+    git = _section(document.get("git"))
+    recorded = git.get("recorded") is True
+    model = _section(document.get("model"))
+    records = document.get("data")
+    data = tuple((r["path"], r["id"]) for r in (records if isinstance(records, list) else [])
+                 if isinstance(r, Mapping) and isinstance(r.get("path"), str)
+                 and isinstance(r.get("id"), str))
+    dirty = git.get("dirty")
+    return Facts(
+        commit=_text(git.get("commit")) if recorded else None,
+        merge_commit=_text(git.get("merge_commit")) if recorded else None,
+        dirty=dirty if recorded and isinstance(dirty, bool) else None,
+        data=data, data_id=_text(document.get("data_id")),
+        model_path=_text(model.get("path")), model_digest=_text(model.get("digest")),
+        signature_key_id=_text(_section(model.get("signature")).get("key_id")),
+        run_id=_text(_section(document.get("mlflow")).get("run_id")))

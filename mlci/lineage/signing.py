@@ -11,8 +11,9 @@ theirs. mlci does not import `model_signing`: it would bring the sigstore
 client stack (and pyOpenSSL, which it imports without declaring) for what is
 one ECDSA call over bytes mlci already hashes.
 
-The lineage record is signed the same way (DSSE, in-toto Statement) with the
-predicate type `LINEAGE_PREDICATE`; see `mlci.lineage.attestation`.
+The lineage record is signed the same way (DSSE, in-toto Statement: both in
+`mlci.lineage.dsse`) with the predicate type `LINEAGE_PREDICATE`; see
+`mlci.lineage.attestation`.
 
 What mlci never reads from a signature: which files to leave out. The
 bundle's `ignore_paths` is written for `model_signing` (it names `mlci.sig`)
@@ -21,7 +22,6 @@ but verification always hashes every file but the signature file itself."""
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import os
@@ -31,28 +31,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mlci.errors import InputError
 from mlci.lineage.digest import SIGNATURE_NAME
+from mlci.lineage.dsse import STATEMENT_TYPE, SignatureProblem, b64, open_envelope
+from mlci.lineage.dsse import sign as dsse_sign
+from mlci.lineage.hashing import listing_id
 
 ALGORITHM = "ecdsa-p256-sha256"
 PRIVATE_KEY_NAME = "mlci-signing.pem"
 PUBLIC_KEY_NAME = "mlci-signing.pub.pem"
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
-PAYLOAD_TYPE = "application/vnd.in-toto+json"
-STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 MODEL_PREDICATE = "https://model_signing/signature/v1.0"
 LINEAGE_PREDICATE = "https://mlci.dev/lineage/v1"
 KEY_DETAILS = "PKIX_ECDSA_P256_SHA_256"
 OLD_FORMAT = "mlci/signature/v1"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-class SignatureProblem(Exception):
-    """Why a signature cannot be trusted; a verification failure, never bad usage."""
 
 
 def signature_path(model: str | os.PathLike[str]) -> Path:
@@ -152,72 +149,6 @@ def generate() -> tuple[bytes, bytes, str]:
     return private_pem, public_pem(private.public_key()).encode(), key_id(private.public_key())
 
 
-# DSSE -------------------------------------------------------------------------------------
-
-def canonical_json(value: Any) -> bytes:
-    """Sorted keys, no spaces, ASCII: the same bytes for the same statement everywhere."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=True).encode()
-
-
-def pae(payload_type: str, payload: bytes) -> bytes:
-    """DSSE v1 pre-authentication encoding: what the ECDSA signature covers."""
-    kind = payload_type.encode()
-    return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
-
-
-def dsse_sign(key: ec.EllipticCurvePrivateKey, statement: Mapping[str, Any]) -> dict[str, Any]:
-    payload = canonical_json(statement)
-    signature = key.sign(pae(PAYLOAD_TYPE, payload), ec.ECDSA(hashes.SHA256()))
-    return {"payload": base64.b64encode(payload).decode(), "payloadType": PAYLOAD_TYPE,
-            "signatures": [{"sig": base64.b64encode(signature).decode(),
-                            "keyid": key_id(key.public_key())}]}
-
-
-def _b64(value: Any, what: str) -> bytes:
-    if not isinstance(value, str):
-        raise SignatureProblem(f"{what} is not base64 text")
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise SignatureProblem(f"{what} is not valid base64") from exc
-
-
-def dsse_open(envelope: Any, key: ec.EllipticCurvePublicKey) -> dict[str, Any]:
-    """The statement inside a DSSE envelope, only if `key` signed it; else SignatureProblem."""
-    if not isinstance(envelope, dict):
-        raise SignatureProblem("no DSSE envelope")
-    if envelope.get("payloadType") != PAYLOAD_TYPE:
-        raise SignatureProblem(f"payloadType {envelope.get('payloadType')!r}, expected "
-                               f"{PAYLOAD_TYPE!r}")
-    signatures = envelope.get("signatures")
-    if not isinstance(signatures, list) or len(signatures) != 1 or not isinstance(
-            signatures[0], dict):
-        raise SignatureProblem("expected exactly one signature in the DSSE envelope")
-    payload = _b64(envelope.get("payload"), "the DSSE payload")
-    signature = _b64(signatures[0].get("sig"), "the DSSE signature")
-    try:
-        key.verify(signature, pae(PAYLOAD_TYPE, payload), ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature as exc:
-        raise SignatureProblem(f"the signature does not verify with key {key_id(key)}") from exc
-    try:
-        statement = json.loads(payload)
-    except (ValueError, RecursionError) as exc:
-        raise SignatureProblem("the signed payload is not JSON") from exc
-    if not isinstance(statement, dict) or statement.get("_type") != STATEMENT_TYPE:
-        raise SignatureProblem(f"the signed payload is not an in-toto {STATEMENT_TYPE}")
-    return statement
-
-
-def claimed_signer(envelope: Any) -> str:
-    """The key ID an envelope names (unauthenticated: only for messages)."""
-    try:
-        keyid = envelope["signatures"][0]["keyid"]
-    except (KeyError, IndexError, TypeError):
-        return "(none named)"
-    return str(keyid) if keyid else "(none named)"
-
-
 # model statements -------------------------------------------------------------------------
 
 def root_digest(resources: Sequence[tuple[str, str]]) -> str:
@@ -280,14 +211,13 @@ def bundle(envelope: Mapping[str, Any], key: ec.EllipticCurvePublicKey) -> dict[
 
 def sign_model(key: ec.EllipticCurvePrivateKey, name: str, files: Mapping[str, str]
                ) -> dict[str, Any]:
-    return bundle(dsse_sign(key, model_statement(name, files)), key.public_key())
+    return bundle(dsse_sign(key, model_statement(name, files), key_id(key.public_key())),
+                  key.public_key())
 
 
 def sign(key: ec.EllipticCurvePrivateKey, model_digest: str, entries: list[dict[str, Any]],
          name: str = "model") -> dict[str, Any]:
     """The signature document for a model folder's snapshot (`model_digest` is its ID)."""
-    from mlci.lineage.hashing import listing_id
-
     if listing_id(entries) != model_digest:
         raise ValueError(f"entries hash to {listing_id(entries)}, not {model_digest}")
     return sign_model(key, name, manifest("dir", entries))
@@ -365,7 +295,7 @@ def _resources(predicate: Any) -> list[tuple[str, str]]:
 
 def open_model(document: Mapping[str, Any], key: ec.EllipticCurvePublicKey) -> SignedModel:
     """Verify a model signature bundle with `key`; the signed file digests, or SignatureProblem."""
-    statement = dsse_open(document.get("dsseEnvelope"), key)
+    statement = open_envelope(document.get("dsseEnvelope"), key, key_id(key))
     if statement.get("predicateType") != MODEL_PREDICATE:
         raise SignatureProblem(f"predicateType {statement.get('predicateType')!r}, expected "
                                f"{MODEL_PREDICATE!r}")
@@ -387,7 +317,7 @@ def embedded_key(document: Mapping[str, Any]) -> ec.EllipticCurvePublicKey | Non
     public = material.get("publicKey") if isinstance(material, dict) else None
     raw = public.get("rawBytes") if isinstance(public, dict) else None
     try:
-        key = serialization.load_der_public_key(_b64(raw, "rawBytes"))
+        key = serialization.load_der_public_key(b64(raw, "rawBytes"))
     except (SignatureProblem, ValueError, UnsupportedAlgorithm):
         return None
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":

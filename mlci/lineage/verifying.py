@@ -13,15 +13,22 @@ record that lists others fails."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlci.lineage import signing
+from mlci.lineage import attestation, document, dsse, signing
 from mlci.lineage.digest import SIGNATURE_NAME
 from mlci.lineage.hashing import Change, Snapshot, diff, listing_id, snapshot
-from mlci.result import Check, Status
+from mlci.lineage.paths import (
+    check_record_paths,
+    data_exclusions,
+    project_root,
+    refuse_out_in_model,
+)
+from mlci.result import Check, Result, Status, unique_names
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
@@ -122,14 +129,14 @@ def open_signature(model_path: str, key: EllipticCurvePublicKey | None) -> Opene
     if sig.document is None:
         return Opened(sig.path, None, sig.problem, "", missing=not sig.path.is_file(),
                       given_key=key is not None)
-    claimed = signing.claimed_signer(sig.document.get("dsseEnvelope"))
+    claimed = dsse.claimed_signer(sig.document.get("dsseEnvelope"))
     check_key = key if key is not None else signing.embedded_key(sig.document)
     if check_key is None:
         return Opened(sig.path, None, f"{sig.path}: carries no P-256 public key to check it "
                       "with; pass --public-key", claimed)
     try:
         signed = signing.open_model(sig.document, check_key)
-    except signing.SignatureProblem as exc:
+    except dsse.SignatureProblem as exc:
         by = (f"the given public key (key id {signing.key_id(check_key)})" if key is not None
               else "its own embedded key")
         return Opened(sig.path, None, f"{sig.path}: the signature does not verify with {by}: "
@@ -221,3 +228,75 @@ def signed_model_checks(model_path: str, key: EllipticCurvePublicKey) -> list[Ch
                f"{opened.path}: valid signature of {current.id} by key {opened.signer}")
     return [*checks, Check("signature", status, message,
                            extra={"path": str(opened.path), "key_id": opened.signer})]
+
+
+# the verify step ----------------------------------------------------------------------------
+
+def verify(lineage_path: str, *, public_key: str | None, out_dir: str,
+           allow_paths: Sequence[str] = ()) -> Result:
+    """Re-hash every recorded data path and the model; fail on any difference, an edited
+    record or a bad signature.
+
+    Relative paths in lineage.json are resolved against the working folder,
+    as `tag` recorded them, so run it from the same place in a later job."""
+    started = time.monotonic()
+    doc = document.read(lineage_path)
+    root = project_root(os.getcwd())
+    check_record_paths(doc, lineage_path, root, allow_paths)
+    model = doc["model"]
+    if model is not None:
+        refuse_out_in_model(str(model["path"]), out_dir)
+    key = signing.load_public_key(public_key) if public_key is not None else None
+    checks = attestation.check(doc, key, lineage_path)
+    if not any(c.name == "record: data_id" for c in checks):
+        checks.extend(_data_id_check(doc, lineage_path))
+    for record in doc["data"]:
+        found, _ = compare("data", record, str(record["id"]),
+                           data_exclusions(str(record["path"]), out_dir), link_roots=[root])
+        checks.extend(found)
+    current = None
+    if model is not None:
+        found, current = compare("model", model, str(model["digest"]),
+                                 model_exclusions(str(model["path"])))
+        checks.extend(found)
+    checks.extend(signature_checks(model, current, key))
+    return _verify_result(doc, lineage_path, unique_names(checks), time.monotonic() - started)
+
+
+def _data_id_check(doc: Mapping[str, Any], source: str) -> list[Check]:
+    combined = document.combined_data_id(document.facts(doc).ids)
+    if combined == doc["data_id"]:
+        return []
+    return [Check("record: data_id", "fail", f"{source}: data_id {doc['data_id']} is not the "
+                  f"ID of the recorded data paths ({combined}): lineage.json was edited",
+                  extra={"field": "data_id"})]
+
+
+def _verify_summary(doc: Mapping[str, Any], checks: list[Check]) -> str:
+    failed = [c for c in checks if c.status == "fail"]
+    counts = {kind: sum(1 for c in failed if c.extra.get("change") == kind)
+              for kind in ("changed", "added", "removed")}
+    if failed:
+        files = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "no file changes"
+        summary = f"lineage does not hold: {files}; {len(failed)} failed check(s)"
+    else:
+        summary = (f"data and model match lineage recorded at {doc['created_at']}"
+                   if doc["model"] else f"data matches lineage recorded at {doc['created_at']}")
+    for name in ("signature", attestation.CHECK):
+        found = next((c for c in checks if c.name == name), None)
+        if found is not None:
+            status: Status = found.status
+            summary += f"; {name} {status}"
+    return summary
+
+
+def _verify_result(doc: Mapping[str, Any], lineage_path: str, checks: list[Check],
+                   duration: float) -> Result:
+    recorded = document.facts(doc)
+    return Result(step="lineage-verify", checks=checks, summary=_verify_summary(doc, checks),
+                  subject={"model": recorded.model_path, "model_digest": recorded.model_digest,
+                           "inputs": recorded.ids},
+                  lineage={"path": Path(lineage_path).as_posix(), "commit": recorded.commit,
+                           "data": recorded.ids, "data_id": recorded.data_id,
+                           "model_digest": recorded.model_digest},
+                  duration_s=duration)

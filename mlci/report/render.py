@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlci import __version__
+from mlci.lineage import document as lineage_document
 from mlci.report import charts
 from mlci.report.documents import Collection, Document
 from mlci.summary import ICONS, ORDER, number
@@ -318,45 +319,41 @@ def _details(document: Document, label: str, checks: Sequence[Mapping[str, Any]]
 
 # --- lineage -----------------------------------------------------------------
 
-def _lineage(documents: Sequence[Document], lineage_docs: Sequence[Mapping[str, Any]]
-             ) -> tuple[str, str]:
+Seen = tuple[dict[str, None], dict[str, dict[str, None]], dict[str, list[str]], dict[str, None]]
+
+
+def _seen(documents: Sequence[Document], lineage_docs: Sequence[Mapping[str, Any]]) -> Seen:
+    """Each commit, data ID, model digest (with who judged it) and key named, once.
+    Lineage records are read by their one reader (`mlci.lineage.document.facts`),
+    which ignores fields of the wrong type: artifacts are untrusted input."""
     commits: dict[str, None] = {}
     data: dict[str, dict[str, None]] = {}
     models: dict[str, list[str]] = {}
     keys: dict[str, None] = {}
 
-    def add_data(path: Any, ident: Any) -> None:
-        if isinstance(path, str) and isinstance(ident, str):
-            data.setdefault(path, {})[ident] = None
+    def add(commit: Any, pairs: Iterable[tuple[Any, Any]], model: Any, by: str,
+            key: Any) -> None:
+        commits.update({commit: None} if isinstance(commit, str) else {})
+        for path, ident in pairs:
+            if isinstance(path, str) and isinstance(ident, str):
+                data.setdefault(path, {})[ident] = None
+        if isinstance(model, str):
+            models.setdefault(model, []).append(by)
+        keys.update({key: None} if isinstance(key, str) else {})
 
-    for doc in lineage_docs:
-        git = _mapping(doc.get("git"))
-        if isinstance(git.get("commit"), str):
-            commits[git["commit"]] = None
-        for record in doc.get("data") or []:
-            if isinstance(record, Mapping):
-                add_data(record.get("path"), record.get("id"))
-        model = _mapping(doc.get("model"))
-        if isinstance(model.get("digest"), str):
-            models.setdefault(model["digest"], []).append("lineage.json")
-        signature = _mapping(model.get("signature"))
-        if isinstance(signature.get("key_id"), str):
-            keys[signature["key_id"]] = None
-    for document in documents:
-        if not document.valid:
-            continue
+    for doc in map(lineage_document.facts, lineage_docs):
+        add(doc.commit, doc.data, doc.model_digest, "lineage.json", doc.signature_key_id)
+    for document in (d for d in documents if d.valid):
         record = _mapping(document.data.get("lineage"))
-        if isinstance(record.get("commit"), str):
-            commits[record["commit"]] = None
-        if isinstance(record.get("data"), Mapping):
-            for path, ident in record["data"].items():
-                add_data(path, ident)
-        if isinstance(record.get("signature_key_id"), str):
-            keys[record["signature_key_id"]] = None
-        digest = (_mapping(document.data.get("subject")).get("model_digest")
-                  or record.get("model_digest"))
-        if isinstance(digest, str):
-            models.setdefault(digest, []).append(document.step)
+        add(record.get("commit"), _mapping(record.get("data")).items(),
+            _mapping(document.data.get("subject")).get("model_digest")
+            or record.get("model_digest"), document.step, record.get("signature_key_id"))
+    return commits, data, models, keys
+
+
+def _lineage(documents: Sequence[Document], lineage_docs: Sequence[Mapping[str, Any]]
+             ) -> tuple[str, str]:
+    commits, data, models, keys = _seen(documents, lineage_docs)
     if not (commits or data or models):
         return "", ""
     lines = ["#### 🧬 Lineage", ""]

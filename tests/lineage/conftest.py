@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from mlci.lineage import steps
+from mlci.lineage.keygen import keygen
+from mlci.lineage.tagging import tag
 
 
 def git(repo: Path, *args: str) -> str:
@@ -73,7 +74,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], tuple[Path
     def make(name: str = "a") -> tuple[Path, Path]:
         if name not in made:
             folder = tmp_path_factory.mktemp(f"keys-{name}")
-            steps.keygen(str(folder))
+            keygen(str(folder))
             made[name] = (folder / "mlci-signing.pem", folder / "mlci-signing.pub.pem")
         return made[name]
 
@@ -92,6 +93,6 @@ def run_tag(work: Path) -> Callable[..., Any]:
         }
         kwargs.update(overrides)
         data = kwargs.pop("data")
-        return steps.tag(data, **kwargs)
+        return tag(data, **kwargs)
 
     return run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -80,3 +81,45 @@ def test_keygen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert (tmp_path / "keys" / "mlci-signing.pem").stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "keys" / "mlci-signing.pub.pem").read_text().startswith(
         "-----BEGIN PUBLIC KEY-----")
+
+
+def test_keygen_outputs_reach_ci_not_the_document(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """key-id, private-key, public-key are CI outputs (Result.outputs): set for the job,
+    never written into lineage-keygen.json."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gh-output").write_text("")
+    code, _, err = mlci("lineage", "keygen", "--dir", "keys",
+                        env={"GITHUB_ACTIONS": "true",
+                             "GITHUB_OUTPUT": str(tmp_path / "gh-output"),
+                             "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")})
+    assert code == 0, err
+    doc = json.loads((tmp_path / ".mlci" / "lineage-keygen.json").read_text())
+    kid = doc["checks"][0]["key_id"]
+    assert "outputs" not in doc
+    written = (tmp_path / "gh-output").read_text()
+    names = [line.split("<<")[0] for line in written.splitlines() if "<<" in line]
+    assert names == ["verdict", "result-path", "junit-path", "key-id", "private-key",
+                     "public-key"]
+    for value in (kid, "keys/mlci-signing.pem", "keys/mlci-signing.pub.pem"):
+        assert f"\n{value}\n" in written
+
+
+def test_tag_records_the_config_the_runner_loaded(work: Path) -> None:
+    """--config reaches the record through the run context: path and SHA-256 of that file."""
+    (work / "checks.yml").write_text("version: 1\n")
+    code, _, err = mlci("lineage", "tag", "--data", "data/train.csv", "--config", "checks.yml")
+    assert code == 0, err
+    lineage = json.loads((work / ".mlci" / "lineage.json").read_text())
+    assert lineage["config"] == {"path": "checks.yml",
+                                 "sha256": hashlib.sha256(b"version: 1\n").hexdigest()}
+
+
+def test_keygen_into_a_file_is_one_line_exit_2(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "keys").write_text("not a folder")
+    code, _, err = mlci("lineage", "keygen", "--dir", "keys/sub")
+    assert code == 2
+    assert err.startswith("mlci lineage-keygen: error: --dir keys/sub: cannot create folder (")
+    assert len(err.splitlines()) == 1

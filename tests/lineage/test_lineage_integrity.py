@@ -21,8 +21,10 @@ from click.testing import CliRunner
 from mlci import schemas
 from mlci.cli import main
 from mlci.errors import InputError
-from mlci.lineage import signing, steps
+from mlci.lineage import signing
+from mlci.lineage.tagging import tag
 from mlci.lineage.verifying import signed_model_checks
+from mlci.lineage.verifying import verify as verify_lineage
 from mlci.promote import gates
 from mlci.promote.candidate import Candidate
 from mlci.registry.client import VersionInfo
@@ -39,8 +41,8 @@ def mlci(*args: str) -> tuple[int, str, str]:
 
 
 def verify(public: Path | None = None, **kwargs: Any) -> Result:
-    return steps.verify(LINEAGE, out_dir=".mlci",
-                        public_key=None if public is None else str(public), **kwargs)
+    return verify_lineage(LINEAGE, out_dir=".mlci",
+                          public_key=None if public is None else str(public), **kwargs)
 
 
 def failed(result: Result) -> list[str]:
@@ -92,7 +94,7 @@ def test_a_link_into_the_model_folder_itself_is_refused_too(work: Path) -> None:
     (work / "model/alias.pkl").symlink_to("model.pkl")
     with pytest.raises(InputError, match=r"--model model: alias\.pkl is a symlink \(to "
                                          r"model\.pkl\)"):
-        steps.tag(["data/train.csv"], model="model", run_id=None, key=None, params={},
+        tag(["data/train.csv"], model="model", run_id=None, key=None, params={},
                   config_path=None, out_dir=".mlci", facts={}, no_git=False,
                   tracking_uri=None)
 
@@ -308,7 +310,7 @@ def test_model_signing_verifies_a_single_file_model(work: Path, keys: Keys) -> N
     from model_signing import verifying
 
     private, public = keys("a")
-    steps.tag(["data/train.csv"], model="model/model.pkl", run_id=None, key=str(private),
+    tag(["data/train.csv"], model="model/model.pkl", run_id=None, key=str(private),
               params={}, config_path=None, out_dir=".mlci", facts={}, no_git=False,
               tracking_uri=None)
     sig = work / "model/model.pkl.mlci.sig"
@@ -437,7 +439,7 @@ def test_a_path_named_with_allow_path_is_read(work: Path, tmp_path_factory:
                                               pytest.TempPathFactory) -> None:
     outside = tmp_path_factory.mktemp("shared-data")
     (outside / "train.csv").write_text("x,y\n1,0\n")
-    steps.tag([str(outside)], model=None, run_id=None, key=None, params={}, config_path=None,
+    tag([str(outside)], model=None, run_id=None, key=None, params={}, config_path=None,
               out_dir=".mlci", facts={}, no_git=False, tracking_uri=None)
     assert json.loads((work / LINEAGE).read_text())["data"][0]["path"] == outside.as_posix()
     with pytest.raises(InputError, match=r"data\[0\]\.path .* lies outside the project"):

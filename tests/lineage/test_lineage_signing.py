@@ -12,14 +12,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from mlci.errors import InputError
-from mlci.lineage import signing, steps
+from mlci.lineage import dsse, signing
+from mlci.lineage.keygen import keygen
 
 Keys = Callable[[str], tuple[Path, Path]]
 DIGEST = "sha256:" + "ab" * 32
 
 
 def test_keygen_writes_a_private_key_only_its_owner_can_read(tmp_path: Path) -> None:
-    result = steps.keygen(str(tmp_path / "k"))
+    result = keygen(str(tmp_path / "k"))
     private, public = tmp_path / "k/mlci-signing.pem", tmp_path / "k/mlci-signing.pub.pem"
     assert stat.S_IMODE(private.stat().st_mode) == 0o600
     assert public.read_text().startswith("-----BEGIN PUBLIC KEY-----")
@@ -33,7 +34,7 @@ def test_keygen_never_overwrites(keys: Keys) -> None:
     private, _ = keys("a")
     before = private.read_bytes()
     with pytest.raises(InputError, match=r"mlci-signing\.pem: already exists"):
-        steps.keygen(str(private.parent))
+        keygen(str(private.parent))
     assert private.read_bytes() == before
 
 
@@ -51,10 +52,10 @@ def test_signature_verifies_with_its_key_only(keys: Keys) -> None:
     doc = signing.sign_model(signing.load_private_key(str(private_a)), "model", files)
     signed = signing.open_model(doc, signing.load_public_key(str(public_a)))
     assert (signed.name, signed.files) == ("model", files)
-    with pytest.raises(signing.SignatureProblem, match="does not verify with key"):
+    with pytest.raises(dsse.SignatureProblem, match="does not verify with key"):
         signing.open_model(doc, signing.load_public_key(str(public_b)))
     doc["dsseEnvelope"]["signatures"][0]["sig"] = "!!not b64"
-    with pytest.raises(signing.SignatureProblem, match="not valid base64"):
+    with pytest.raises(dsse.SignatureProblem, match="not valid base64"):
         signing.open_model(doc, signing.load_public_key(str(public_a)))
 
 
@@ -67,7 +68,7 @@ def test_an_edited_statement_no_longer_verifies(keys: Keys) -> None:
     edited = payload.replace(b"ab" * 32, b"cd" * 32)
     assert edited != payload
     doc["dsseEnvelope"]["payload"] = base64.b64encode(edited).decode()
-    with pytest.raises(signing.SignatureProblem, match="does not verify with key"):
+    with pytest.raises(dsse.SignatureProblem, match="does not verify with key"):
         signing.open_model(doc, signing.load_public_key(str(public)))
 
 
@@ -82,7 +83,7 @@ def test_a_signed_statement_with_a_hostile_file_name_is_refused(keys: Keys, name
     private, public = keys("a")
     doc = signing.sign_model(signing.load_private_key(str(private)), "model",
                              {name: "ab" * 32})
-    with pytest.raises(signing.SignatureProblem, match=problem):
+    with pytest.raises(dsse.SignatureProblem, match=problem):
         signing.open_model(doc, signing.load_public_key(str(public)))
 
 

@@ -13,8 +13,9 @@ import pytest
 
 from mlci import schemas
 from mlci.errors import InputError
-from mlci.lineage import steps
 from mlci.lineage.hashing import snapshot
+from mlci.lineage.tagging import tag
+from mlci.lineage.verifying import verify as verify_lineage
 from mlci.result import Result
 from tests.lineage.conftest import LOCAL_FACTS, age, git
 
@@ -28,8 +29,8 @@ def lineage(work: Path) -> dict[str, Any]:
 
 
 def verify(public_key: Path | str | None = None) -> Result:
-    return steps.verify(".mlci/lineage.json", out_dir=".mlci",
-                        public_key=None if public_key is None else str(public_key))
+    return verify_lineage(".mlci/lineage.json", out_dir=".mlci",
+                          public_key=None if public_key is None else str(public_key))
 
 
 def failed(result: Result) -> list[str]:
@@ -50,7 +51,7 @@ def test_tag_writes_lineage_that_validates_and_matches_the_data(work: Path, run_
     assert result.lineage["data"] == {"data/train.csv": doc["data"][0]["id"],
                                       "data/eval": doc["data"][1]["id"]}
     assert result.lineage["data_id"] == doc["data_id"]
-    assert result.extra["outputs"]["lineage-path"] == ".mlci/lineage.json"
+    assert result.outputs["lineage-path"] == ".mlci/lineage.json"
 
 
 def test_result_documents_validate_against_the_result_schema(work: Path, run_tag: Tag) -> None:
@@ -88,7 +89,7 @@ def test_dirty_tree_is_a_warning_naming_the_file(work: Path, run_tag: Tag) -> No
 def test_no_git_is_recorded_as_such(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "d.csv").write_text("x\n")
-    result = steps.tag(["d.csv"], model=None, run_id=None, key=None, params={},
+    result = tag(["d.csv"], model=None, run_id=None, key=None, params={},
                        config_path=None, out_dir="out", facts=LOCAL_FACTS, no_git=True,
                        tracking_uri=None)
     doc = json.loads((tmp_path / "out/lineage.json").read_text())
@@ -101,7 +102,7 @@ def test_not_a_checkout_without_no_git_is_bad_input(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     (tmp_path / "d.csv").write_text("x\n")
     with pytest.raises(InputError, match=r"not a git checkout .*pass --no-git"):
-        steps.tag(["d.csv"], model=None, run_id=None, key=None, params={}, config_path=None,
+        tag(["d.csv"], model=None, run_id=None, key=None, params={}, config_path=None,
                   out_dir="out", facts=LOCAL_FACTS, no_git=False, tracking_uri=None)
     assert not (tmp_path / "out").exists()
 
@@ -151,7 +152,7 @@ def test_out_folder_inside_a_data_folder_is_excluded_on_both_sides(
     doc = json.loads((work / "out/lineage.json").read_text())
     assert doc["data"][0]["excluded"] == ["out"]
     assert not any(e["path"].startswith("out/") for e in doc["data"][0]["entries"])
-    result = steps.verify("out/lineage.json", public_key=None, out_dir="out")
+    result = verify_lineage("out/lineage.json", public_key=None, out_dir="out")
     assert failed(result) == []
 
 

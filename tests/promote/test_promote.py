@@ -22,7 +22,7 @@ def git(repo: Path, *args: str) -> None:
 def lineage_doc(lab: Lab, folder: Path, *, no_git: bool = False) -> Path:
     """`<out>/lineage.json` written by the real `mlci lineage tag --data … --model …`, in a
     git checkout whose one commit holds the training data."""
-    from mlci.lineage import steps
+    from mlci.lineage.tagging import tag
 
     if not (lab.root / ".git").exists():
         git(lab.root, "init", "-q")
@@ -33,9 +33,9 @@ def lineage_doc(lab: Lab, folder: Path, *, no_git: bool = False) -> Path:
     facts = {"platform": "local", "run_url": None, "actor": "tester", "event": None,
              "sha": None, "head_sha": None, "ref": None, "repository": None,
              "pipeline_id": None, "job_id": None}
-    steps.tag(["train.csv"], model=str(folder), run_id=None, key=None, params={},
-              config_path=None, out_dir=str(lab.out), facts=facts, no_git=no_git,
-              tracking_uri=None)
+    tag(["train.csv"], model=str(folder), run_id=None, key=None, params={},
+        config_path=None, out_dir=str(lab.out), facts=facts, no_git=no_git,
+        tracking_uri=None)
     return lab.out / "lineage.json"
 
 
