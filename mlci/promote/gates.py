@@ -223,16 +223,12 @@ def _lineage_from_file(path: Path, public_key: EllipticCurvePublicKey | None = N
     if raw.get("schema") == LINEAGE_FORMAT:
         from mlci.lineage import attestation, document
 
-        doc = document.read(path)
-        git = doc["git"]
-        model = doc.get("model") or {}
-        mlflow = doc.get("mlflow") or {}
-        signed = (attestation.check(doc, public_key, str(path))
-                  if attestation.FIELD in doc else [])
-        return {"commit": git.get("commit") if git.get("recorded") else None,
-                "dirty": bool(git.get("dirty")) if git.get("recorded") else False,
-                "data_id": doc.get("data_id"), "model_digest": model.get("digest"),
-                "run_id": mlflow.get("run_id"),
+        document.validate(raw, str(path))
+        facts = document.facts(raw)  # the one reader of lineage records
+        signed = (attestation.check(raw, public_key, str(path))
+                  if attestation.FIELD in raw else [])
+        return {"commit": facts.commit, "dirty": bool(facts.dirty), "data_id": facts.data_id,
+                "model_digest": facts.model_digest, "run_id": facts.run_id,
                 "record_problems": [c.message for c in signed if c.status == "fail"]}
     _validate(raw, schemas.RESULT, path)
     lineage = raw.get("lineage") or {}
