@@ -56,14 +56,18 @@ def lineage() -> None:
 
 @lineage.command(epilog=TAG_EXAMPLES)
 @option("data", multiple=True, metavar="PATH...",
-        help="Data files or folders the model was built from (one or more).")
+        help="Data files or folders the model was built from (repeatable).")
 @click.argument("more_data", nargs=-1, metavar="", type=click.Path())
-@option("model", metavar="DIR", help="The model folder (e.g. an MLflow model folder).")
-@option("run-id", metavar="ID", help="Also tag this MLflow run.")
+@option("model", metavar="DIR", help="The model folder (e.g. an MLflow model folder) to hash "
+        "and sign; the signature goes into it as mlci.sig.")
+@option("run-id", metavar="ID", help="Also tag this MLflow run (commit, data snapshot ID, "
+        "mlci.lineage.*).")
 @option("signing-key", "--key", metavar="PEM",
-        help="Sign the model and the lineage record: a PEM file, or the PEM text (e.g. from "
-        "a CI secret).")
-@option("param", multiple=True, metavar="KEY=VALUE", help="Extra facts to record (repeatable).")
+        help="Sign the model and the lineage record with this ECDSA P-256 private key: a PEM "
+        "file, or the PEM text (e.g. from a CI secret; mlci masks it). `mlci lineage keygen` "
+        "makes a pair.")
+@option("param", multiple=True, metavar="KEY=VALUE",
+        help="Extra facts to record, KEY=VALUE (repeatable).")
 @option("no-git", is_flag=True, help="Allow running outside a git checkout (recorded as such).")
 @option("python", metavar="PATH", help="Interpreter whose packages to record "
         "[default: the one running mlci].")
@@ -89,7 +93,8 @@ def tag(**kwargs: Any) -> None:
 @option("lineage", dest="lineage_path", metavar="FILE", required=True,
         help="The lineage.json written by `lineage tag`.")
 @option("public-key", metavar="PEM", help="Require signatures of the model and of the "
-        "lineage record by this key (file or PEM text).")
+        "lineage record by this key (a PEM file or PEM text); without it a valid signature by "
+        "any key only warns.")
 @option("allow-path", multiple=True, metavar="PATH", help="A data or model path outside the "
         "project that lineage.json may name (repeatable); others are refused.")
 @common_options

@@ -45,7 +45,8 @@ content, never its path.
         "production (`latest` and v<n> are reserved by MLflow).")
 @option("require", multiple=True, metavar="GATE,...", help="Steps whose result documents must "
         "pass for this model: validate, compare, canary, lineage, signature, ... "
-        "(comma- or space-separated, or repeated).")
+        "(comma- or space-separated, or repeated) [default: none: promoted on trust, verdict "
+        "warn].")
 @option("allow-warn", is_flag=True, help="Accept gates whose verdict is warn.")
 @option("public-key", metavar="PEM", help="Public key (a PEM file or PEM text) the signature "
         "gate verifies with.")
