@@ -138,6 +138,8 @@ class Registry:
     """Retried registry operations; `None` means "not there", errors are mlci errors."""
 
     def __init__(self, uri: str, policy: retry.RetryPolicy | None = None) -> None:
+        import mlflow.tracking  # noqa: F401  (its import sets MLflow's log levels: first)
+
         from mlci.registry import quiet_mlflow
 
         quiet_mlflow()
