@@ -244,8 +244,9 @@ def test_validate_action_declares_every_contract_flag() -> None:
 def test_compare_action_declares_every_contract_flag() -> None:
     action = load(ROOT / "compare" / "action.yml")
     assert set(action["inputs"]) == {"candidate", "baseline", "data", "model", "policy",
-                                     "resamples", "seed", "allow-empty", "drift", "reference",
-                                     "current", "config", "out", "python"}
+                                     "resamples", "seed", "allow-empty", "drift", "shadow",
+                                     "champion", "reference", "current", "config", "out",
+                                     "python"}
     assert set(action["outputs"]) == {"verdict", "result-path", "junit-path"}
 
 

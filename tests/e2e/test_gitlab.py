@@ -521,7 +521,8 @@ def test_example_pipeline_scripts_do_not_interpolate_inputs() -> None:
 # The dotenv report(s) of a component whose step writes under another name than
 # `<out>/<template>.env`: mlci names the file after the step that ran.
 DOTENV = {
-    "compare": ["$[[ inputs.out ]]/compare.env", "$[[ inputs.out ]]/drift.env"],  # drift: true
+    "compare": ["$[[ inputs.out ]]/compare.env", "$[[ inputs.out ]]/drift.env",  # drift: true
+                "$[[ inputs.out ]]/shadow.env"],  # shadow: true
     "lineage": ["$[[ inputs.out ]]/lineage-$[[ inputs.command ]].env"],  # tag or verify
 }
 
@@ -585,11 +586,17 @@ def test_compare_component_passes_inputs_through_variables() -> None:
     assert job["variables"]["MLCI_DRIFT"] is False  # a boolean input keeps its type
     assert job["script"] == ["mlci compare"]
     assert job["artifacts"]["reports"]["junit"] == [".mlci/compare.junit.xml",
-                                                    ".mlci/drift.junit.xml"]
+                                                    ".mlci/drift.junit.xml",
+                                                    ".mlci/shadow.junit.xml"]
     drift = render(comp, {"needs": ["train"], "drift": True, "reference": "a.csv",
                           "current": "b.csv"})[COMPARE_JOB]
     assert drift["variables"]["MLCI_DRIFT"] is True
     assert drift["variables"]["MLCI_REFERENCE"] == "a.csv"
+    shadow = render(comp, {"needs": ["train"], "shadow": True, "champion": "models:/m@prod",
+                           "candidate": "runs:/1/model", "data": "logs.csv"})[COMPARE_JOB]
+    assert shadow["variables"]["MLCI_SHADOW"] is True
+    assert shadow["variables"]["MLCI_CHAMPION"] == "models:/m@prod"
+    assert ".mlci/shadow.json" in shadow["artifacts"]["paths"]
     # every input except the job's own settings is a flag of `mlci compare`
     flags = {name for name in comp.inputs if name not in JOB_SETTINGS}
     assert {f"MLCI_{name.upper().replace('-', '_')}" for name in flags} <= set(job["variables"])
