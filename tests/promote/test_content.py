@@ -250,3 +250,16 @@ def test_two_processes_opening_a_new_embedded_registry_at_once(laptop: Path) -> 
     aliases = client.get_registered_model("fraud").aliases
     assert sorted(aliases) == ["production", "staging"]
     assert sorted(aliases.values()) == [1, 2]
+
+
+def test_the_embedded_registry_is_announced_and_created_quietly(laptop: Path) -> None:
+    from tests.promote.conftest import run_cli
+
+    result = run_cli("history", "--name", "fraud", "--alias", "production", cwd=laptop)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        f"mlci history: registry: sqlite:///{laptop}/.mlci/registry.db (the project's embedded "
+        "registry; --registry, registry.uri or MLFLOW_TRACKING_URI name a shared one)",
+        "mlci history: error: --name fraud: no registered model of that name in registry "
+        f"sqlite:///{laptop}/.mlci/registry.db"]
+    assert result.stdout == ""
