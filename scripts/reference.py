@@ -203,7 +203,7 @@ def _action_inputs(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def _template_inputs(path: Path) -> dict[str, dict[str, Any]]:
-    header = next(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_Loader))  # noqa: S506
+    header = next(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_Loader))  # a SafeLoader
     spec = (header or {}).get("spec") or {}
     return {name: decl or {} for name, decl in (spec.get("inputs") or {}).items()}
 
@@ -425,8 +425,9 @@ REGION = re.compile(r"<!-- inputs:([a-z]+/[a-z-]+):start -->\n(.*?)<!-- inputs:\
 
 
 def _order(wrapper: Wrapper) -> list[str]:
-    """The subcommand's selector, the flags, then the wrapper's own inputs."""
-    selector = SUBCOMMANDS.get(wrapper.step, ("",))[0]
+    """What picks the command (lineage's `command`, the umbrella's `step`), the flags,
+    then the wrapper's own inputs."""
+    selector = "step" if wrapper.step == UMBRELLA else SUBCOMMANDS.get(wrapper.step, ("",))[0]
     names = list(wrapper.inputs)
     return ([n for n in names if n == selector] + [n for n in names if n not in WRAPPER_INPUTS]
             + [n for n in names if n in WRAPPER_INPUTS and n != selector])
