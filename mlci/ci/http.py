@@ -6,7 +6,8 @@ call shares one deadline: server errors and dropped connections are retried
 with exponential backoff, 429s and GitHub's secondary rate limits wait as the
 host asks (`Retry-After`, else `x-ratelimit-reset`, else a minute, as GitHub's
 docs say), and when the host asks for longer than the budget has left we stop
-at once with exit 3 instead of sleeping past it.
+at once with exit 3 instead of sleeping past it. The loop itself is
+`mlci.retry`, the one every outside service goes through.
 
 `requests` is imported only when a client makes its first call, so commands
 that never post do not pay for it. Nothing here logs headers: the token lives
@@ -21,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from mlci import retry
 from mlci.errors import ServiceError
 
 if TYPE_CHECKING:
@@ -97,72 +99,91 @@ class Client:
             self._deadline = self.clock() + self.budget_s
         return self._deadline - self.clock()
 
-    def pause(self, attempt: int, why: str) -> None:
-        """Backoff before attempt `attempt + 1`; refuses to sleep past the deadline."""
-        self.wait(self.backoff_s * (2 ** attempt), why)
+    @property
+    def backoff(self) -> retry.Backoff:
+        """0.5, 1, 2, 4 s between the attempts of one call: no jitter, one client
+        per job does not race itself."""
+        return retry.Backoff(attempts=self.attempts, base=self.backoff_s)
 
-    def wait(self, seconds: float, why: str) -> None:
-        seconds = max(0.0, seconds)
-        left = self.remaining()
-        if seconds >= left:
-            raise ServiceError(f"{self.service} API: {why}; waiting {seconds:.0f} s more would "
-                               f"pass the {self.budget_s:.0f} s budget, giving up")
-        self.sleep(seconds)
+    def within_budget(self, where: str = "") -> Callable[[float, BaseException], None]:
+        """The retry loop's `before_wait`: a wait that would pass the deadline ends the
+        call at once (exit 3) instead of sleeping past it."""
+
+        def check(seconds: float, failure: BaseException) -> None:
+            asked = isinstance(failure, retry.Again) and failure.after is not None
+            why = f"rate limited ({failure})" if asked else str(failure)
+            why = f"{where}: {why}" if where else why
+            if seconds >= self.remaining():
+                raise ServiceError(f"{self.service} API: {why}; waiting {seconds:.0f} s more "
+                                   f"would pass the {self.budget_s:.0f} s budget, giving up")
+
+        return check
 
     def request(self, method: str, url: str, *, params: Mapping[str, str] | None = None,
                 body: Mapping[str, Any] | None = None, retry_server_errors: bool = True,
                 expect: Shape | None = None) -> Response:
-        """One call, retried as described in the module docstring.
+        """One call, retried as described in the module docstring (`mlci.retry`).
 
         With `retry_server_errors=False` (a POST that creates something) a 5xx or a
         dropped connection raises `TransientError` instead of retrying blindly.
         `expect` says what a 2xx answer must hold (e.g. a JSON list of comments); an
         answer that does not (HTML from a proxy, a truncated body) is retried like a
         5xx and is never taken for an empty list."""
-        import requests
-
         if not (url.startswith("http://") or url.startswith("https://")):
             url = self.url(url)
         where = f"{method} {_display(url)}"
         last = "no attempt made"
-        rate_waits = 0
-        attempt = 0
-        while True:
+
+        def once() -> Response:
+            nonlocal last
             left = self.remaining()
             if left <= 0:
                 raise ServiceError(f"{self.service} API: {where}: out of time after "
                                    f"{self.budget_s:.0f} s ({last})")
             try:
-                response = self._call(method, url, params, body, left)
-            except requests.RequestException as exc:
-                last = f"{type(exc).__name__}"
-                if not retry_server_errors:
-                    raise TransientError(f"{self.service} API: {where}: {last}") from exc
-            else:
-                problem = expect(response.data) if expect and 200 <= response.status < 300 \
-                    else None
-                if 200 <= response.status < 300 and problem is None:
-                    return response
-                message = _api_message(response) if problem is None else problem
-                last = f"HTTP {response.status}" + (f": {message}" if message else "")
-                delay = self._rate_limit_delay(response, message)
-                if delay is not None:
-                    rate_waits += 1
-                    if rate_waits > self.attempts:
-                        raise ServiceError(f"{self.service} API: {where}: still rate limited "
-                                           f"after {self.attempts} waits ({last})")
-                    self.wait(delay, f"{where}: rate limited ({last})")
-                    continue
-                if problem is None and response.status not in RETRY_STATUSES:
-                    raise ApiError(f"{self.service} API: {where}: {last}",
-                                   status=response.status, api_message=message)
-                if not retry_server_errors:
-                    raise TransientError(f"{self.service} API: {where}: {last}")
-            attempt += 1
-            if attempt >= self.attempts:
-                raise ServiceError(f"{self.service} API: {where}: failed after {attempt} "
-                                   f"attempts ({last})")
-            self.pause(attempt - 1, f"{where}: {last}")
+                return self._attempt(method, url, params, body, left, retry_server_errors,
+                                     expect)
+            except retry.Again as again:
+                last = again.problem
+                raise
+
+        try:
+            return retry.call(once, self.backoff, sleep=self.sleep,
+                              before_wait=self.within_budget(where))
+        except retry.RetriesExhausted as exc:
+            if exc.asked:
+                raise ServiceError(f"{self.service} API: {where}: still rate limited after "
+                                   f"{self.attempts} waits ({exc})") from exc.last
+            raise ServiceError(f"{self.service} API: {where}: failed after {exc.attempts} "
+                               f"attempts ({exc})") from exc.last
+
+    def _attempt(self, method: str, url: str, params: Mapping[str, str] | None,
+                 body: Mapping[str, Any] | None, left: float, retry_server_errors: bool,
+                 expect: Shape | None) -> Response:
+        """One try: the response, or `retry.Again` (with the wait a rate limit asks
+        for), or the error no retry fixes (`ApiError`, `TransientError`)."""
+        import requests
+
+        where = f"{self.service} API: {method} {_display(url)}"
+        try:
+            response = self._call(method, url, params, body, left)
+        except requests.RequestException as exc:
+            if not retry_server_errors:
+                raise TransientError(f"{where}: {type(exc).__name__}") from exc
+            raise retry.Again(type(exc).__name__) from exc
+        problem = expect(response.data) if expect and 200 <= response.status < 300 else None
+        if 200 <= response.status < 300 and problem is None:
+            return response
+        message = _api_message(response) if problem is None else problem
+        last = f"HTTP {response.status}" + (f": {message}" if message else "")
+        delay = self._rate_limit_delay(response, message)
+        if delay is not None:
+            raise retry.Again(last, after=delay)
+        if problem is None and response.status not in RETRY_STATUSES:
+            raise ApiError(f"{where}: {last}", status=response.status, api_message=message)
+        if not retry_server_errors:
+            raise TransientError(f"{where}: {last}")
+        raise retry.Again(last)
 
     def _call(self, method: str, url: str, params: Mapping[str, str] | None,
               body: Mapping[str, Any] | None, left: float) -> Response:
@@ -326,15 +347,16 @@ def upsert(api: Client, find: Callable[[], Found | None], update: Callable[[Foun
 
     A create that failed with a 5xx may still have landed, so `create` is not
     retried blindly: before each retry we look again and update what is there."""
-    attempt = 0
-    while True:
+
+    def once() -> tuple[Upsert, Made]:
         existing = find()
         if existing is not None:
             return "updated", update(existing)
-        try:
-            return "created", create()
-        except TransientError as exc:
-            attempt += 1
-            if attempt >= api.attempts:
-                raise
-            api.pause(attempt - 1, str(exc))
+        return "created", create()
+
+    try:
+        return retry.call(once, api.backoff, sleep=api.sleep,
+                          retryable=lambda exc: isinstance(exc, TransientError),
+                          before_wait=api.within_budget())
+    except retry.RetriesExhausted as exc:
+        raise exc.last from exc.last.__cause__

@@ -6,17 +6,21 @@ HTTP 400 that a racing alias creation returns (an IntegrityError inside the
 server). mlci switches MLflow's own retries off for its calls (see
 `quiet_mlflow_retries`) and retries here instead, so that one policy decides how long a step may
 wait, transient and permanent errors are told apart in one place, and the
-final error names the registry and the operation that failed."""
+final error names the registry and the operation that failed. The loop itself
+is `mlci.retry`, the one every outside service goes through."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
+
+from mlci import retry
+from mlci.retry import Backoff
+from mlci.retry import RetriesExhausted as RetriesExhausted  # what callers catch
 
 T = TypeVar("T")
 
@@ -32,8 +36,10 @@ _PERMANENT_CODES = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE",
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """`attempts` tries in all; the waits grow from `base` by doubling up to `cap`.
+class RetryPolicy(Backoff):
+    """The registry's backoff (`mlci.retry`): `attempts` tries in all, waits from
+    `base` doubling up to `cap`, with equal jitter so that racing writers that
+    failed together do not retry together.
 
     Defaults give at most about 4 s of waiting before a step gives up with
     exit 3, so "registry down" is reported quickly, while a server restart or
@@ -42,12 +48,7 @@ class RetryPolicy:
     attempts: int = 5
     base: float = 0.25
     cap: float = 2.0
-
-    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
-        """Equal jitter: half the backoff is fixed, half random, so racing
-        writers that failed together do not retry together."""
-        backoff = min(self.cap, self.base * (2 ** attempt))
-        return backoff / 2 + (rng or random).uniform(0, backoff / 2)
+    jitter: bool = True
 
 
 DEFAULT_POLICY = RetryPolicy()
@@ -138,33 +139,14 @@ def is_transient(exc: BaseException) -> bool:
     return status in _TRANSIENT_STATUS if status is not None else False
 
 
-class RetriesExhausted(Exception):
-    """The last transient error, after every attempt failed."""
-
-    def __init__(self, last: BaseException, attempts: int, waited: float) -> None:
-        super().__init__(str(last))
-        self.last = last
-        self.attempts = attempts
-        self.waited = waited
-
-
 def call(fn: Callable[[], T], policy: RetryPolicy = DEFAULT_POLICY,
-         sleep: Callable[[float], None] = time.sleep,
-         on_retry: Callable[[int, BaseException], None] | None = None) -> T:
-    """Run `fn`; retry transient errors per `policy`; re-raise permanent ones at once."""
-    waited = 0.0
-    for attempt in range(policy.attempts):
-        try:
-            with quiet_mlflow_retries():
-                return fn()
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            if attempt == policy.attempts - 1:
-                raise RetriesExhausted(exc, policy.attempts, waited) from exc
-            if on_retry is not None:
-                on_retry(attempt, exc)
-            pause = policy.delay(attempt)
-            waited += pause
-            sleep(pause)
-    raise AssertionError("unreachable")  # pragma: no cover
+         sleep: Callable[[float], None] = time.sleep) -> T:
+    """Run `fn` (with MLflow's own retries off); retry transient errors per `policy`
+    in the one retry loop; re-raise permanent ones at once. Exhausted retries raise
+    `RetriesExhausted`, which the registry client turns into exit 3."""
+
+    def once() -> T:
+        with quiet_mlflow_retries():
+            return fn()
+
+    return retry.call(once, policy, retryable=is_transient, sleep=sleep)
