@@ -54,15 +54,39 @@ class Context:
 
 
 def run(step: str, common: Common, function: Callable[[Context, Opts], Result],
-        options: Opts) -> int:
+        options: Opts, *, document: bool = True) -> int:
     """The one way a command runs a step (or a mode of one): `function(context, options)`
-    inside `run_step`, so config errors, bad input and service failures all end alike."""
+    inside `run_step`, so config errors, bad input and service failures all end alike.
+
+    `document=False` is for a mode that judges nothing (`canary plan`): no result
+    document, JUnit or summary, so `report` and the gates never see a verdict nobody
+    earned; the runner only sets `result.outputs` and prints `result.summary`."""
 
     def produce(platform: Platform) -> Result:
         config = config_module.load(config_module.resolve_path(common.config))
         return function(Context(config, Path(common.out), platform), options)
 
+    if not document:
+        return _run_without_document(step, common, produce)
     return run_step(step, common, produce)
+
+
+def _run_without_document(step: str, common: Common,
+                          produce: Callable[[Platform], Result]) -> int:
+    platform = detect()
+
+    def work() -> Result:
+        ready_out(common.out)
+        return produce(platform)
+
+    # errors read as the command was typed: `mlci canary plan: error: …`
+    made = attempt(f"mlci {step.replace('-', ' ')}", platform, common.debug, work)
+    if isinstance(made, int):
+        return made
+    redact.result(made)
+    platform.set_outputs(step, made.outputs, Path(common.out))
+    print(made.summary)
+    return int(ExitCode.OK)
 
 
 def judged(result: Result, common: Common) -> Result:

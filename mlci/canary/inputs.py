@@ -12,34 +12,21 @@ with no samples at all are bad input (exit 2) naming the file, column and row.""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 
+from mlci.canary import prometheus
+from mlci.canary.samples import FloatArray, Samples, totals
 from mlci.canary.settings import Metric, Settings
 from mlci.errors import InputError
+from mlci.tables import file_digest, read_table
 
 if TYPE_CHECKING:
     import pandas as pd
 
-FloatArray = npt.NDArray[np.float64]
 SIDES = ("stable", "canary")
 LONG_COLUMNS = ("metric", "value")
-
-
-@dataclass
-class Samples:
-    """One side's data: raw samples per metric (NaN = missing) and counts per rate."""
-
-    side: str
-    source: str
-    values: dict[str, FloatArray] = field(default_factory=dict)
-    counts: dict[str, tuple[float, float]] = field(default_factory=dict)  # (events, trials)
-    digest: str | None = None
-    available: tuple[str, ...] = ()  # metric names the input offers (to judge them all)
-    queries: dict[str, str] = field(default_factory=dict)  # metric → query as sent
 
 
 def is_prometheus(spec: str) -> bool:
@@ -51,8 +38,6 @@ def load(spec: str, side: str, settings: Settings, metrics: Iterable[Metric] | N
     """Samples of `side` for `metrics` (None: every metric the input has). `now` ends
     the Prometheus window, the same instant for both sides."""
     if is_prometheus(spec):
-        from mlci.canary import prometheus
-
         if metrics is None:
             raise settings_error(settings, "canary.metrics: a Prometheus source needs the "
                                            "metrics listed, each with its query")
@@ -66,8 +51,6 @@ def settings_error(settings: Settings, message: str) -> InputError:
 
 
 def load_file(path: str, side: str, metrics: Iterable[Metric] | None) -> Samples:
-    from mlci.tables import file_digest, read_table
-
     frame = read_table(path)
     frame.columns = [str(c) for c in frame.columns]
     long = all(c in frame.columns for c in LONG_COLUMNS)
@@ -166,21 +149,6 @@ def _row(series: Any, position: int) -> int:
     """1-based data row in the file (long files keep the original row index)."""
     index = series.index[position]
     return int(index) + 1 if isinstance(index, (int, np.integer)) else position + 1
-
-
-def totals(events: FloatArray, trials: FloatArray, metric: Metric,
-            where: str) -> tuple[float, float]:
-    """Sum counts over rows (time buckets, instances); missing cells count as none."""
-    e, t = float(np.nansum(events)), float(np.nansum(trials))
-    if np.any(events < 0) or np.any(trials < 0):
-        raise InputError(f"{where}: rate {metric.name}: counts must not be negative")
-    if t <= 0:
-        raise InputError(f"{where}: rate {metric.name}: no trials ({metric.trials or 'trials'} "
-                         "adds up to 0); the side has no samples")
-    if e > t:
-        raise InputError(f"{where}: rate {metric.name}: {e:g} events out of {t:g} trials; "
-                         "events cannot exceed trials")
-    return e, t
 
 
 def _listing(names: list[str], limit: int = 12) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlci.config import Config
 from mlci.errors import InputError
 from mlci.result import now_iso
 
@@ -61,6 +62,15 @@ def parse_steps(text: str | list[int] | tuple[int, ...], origin: str = "--steps"
     return [Step(number=i + 1, weight=w) for i, w in enumerate(weights)]
 
 
+def configured(config: Config) -> list[Step]:
+    """The steps under `canary.steps` in the config (the fallback for no --steps)."""
+    steps = config.section("canary").get("steps")
+    if not steps:
+        raise InputError("no steps: pass --steps 5,25,50,100 or set canary.steps in the "
+                         "config")
+    return parse_steps(list(steps), origin="canary.steps")
+
+
 def yaml_text(step: Step) -> str:
     return (f"# step {step.number}: {step.weight}% of traffic to the canary\n"
             f"traffic_split:\n  canary: {step.weight}\n  stable: {100 - step.weight}\n")
@@ -76,7 +86,7 @@ def document(steps: list[Step]) -> dict[str, Any]:
     }
 
 
-def write(steps: list[Step], out_dir: str) -> Path:
+def write(steps: list[Step], out_dir: str | Path) -> Path:
     """`<out>/canary-plan.json` and `<out>/canary-plan/canary-<weight>.yml` per step;
     stale step files from an earlier plan are removed so the folder matches the plan."""
     out = Path(out_dir)

@@ -5,7 +5,7 @@ default `stable` / `canary`), so one query template serves both deployments.
 Every point of every returned series is a sample. An answer Prometheus marks as
 an error, or one with no series, is bad input (exit 2) naming the query as sent:
 that is something the user fixes in the config. Connection failures and 5xx
-answers are retried; if they persist the service is the problem (exit 3)."""
+answers are retried (`mlci.retry`); if they persist the service is the problem (exit 3)."""
 
 from __future__ import annotations
 
@@ -14,19 +14,23 @@ import hashlib
 import os
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from mlci.canary.inputs import Samples, totals
-from mlci.canary.settings import Metric, Prometheus, Settings
+from mlci import retry
+from mlci.canary.samples import Samples, totals
+from mlci.canary.settings import Metric, Prometheus, Settings, fail
 from mlci.errors import InputError, ServiceError
 
 FloatArray = npt.NDArray[np.float64]
 _PLACEHOLDER = re.compile(r"\{\{\s*side\s*\}\}")
 ENV_URL = "MLCI_PROMETHEUS_URL"
 USER_AGENT = "mlci-canary"
+BACKOFF_S = 0.25  # 0.25, 0.5, 1, 2, 4, 4 … s between tries (`canary.prometheus.retries`)
+MAX_BACKOFF_S = 4.0
 
 
 def base_url(spec: str, settings: Prometheus) -> str:
@@ -72,7 +76,8 @@ def _instant(text: str, key: str) -> float:
 class Client:
     """`POST /api/v1/query_range` with a bearer token, a timeout and retries."""
 
-    def __init__(self, url: str, settings: Prometheus, *, sleep: Any = time.sleep) -> None:
+    def __init__(self, url: str, settings: Prometheus, *,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.url, self.settings, self.sleep = url, settings, sleep
         token = os.environ.get(settings.token_env, "")
         self.headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
@@ -81,28 +86,31 @@ class Client:
 
     def query_range(self, query: str, start: float, end: float) -> FloatArray:
         """All values of all series the query returns over [start, end], in order."""
-        import requests
-
         endpoint = f"{self.url}/api/v1/query_range"
         form = {"query": query, "start": f"{start:.3f}", "end": f"{end:.3f}",
                 "step": f"{self.settings.step_s:g}"}  # seconds; "0.25s" is not PromQL
-        attempts = self.settings.retries + 1
-        problem = ""
-        for attempt in range(attempts):
-            if attempt:
-                self.sleep(min(0.25 * 2 ** (attempt - 1), 4.0))
-            try:
-                answer = requests.post(endpoint, data=form, headers=self.headers,
-                                       timeout=self.settings.timeout_s)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-                continue
-            if answer.status_code >= 500 or answer.status_code == 429:
-                problem = f"HTTP {answer.status_code}: {_error_text(answer)}"
-                continue
-            return self._values(answer, query)
-        raise ServiceError(f"Prometheus {endpoint} did not answer after {attempts} attempt(s) "
-                           f"({problem}); query: {query}")
+        backoff = retry.Backoff(attempts=self.settings.retries + 1, base=BACKOFF_S,
+                                cap=MAX_BACKOFF_S)
+        try:
+            answer = retry.call(lambda: self._post(endpoint, form), backoff, sleep=self.sleep)
+        except retry.RetriesExhausted as exc:
+            raise ServiceError(f"Prometheus {endpoint} did not answer after {exc.attempts} "
+                               f"attempt(s) ({exc}); query: {query}") from None
+        return self._values(answer, query)
+
+    def _post(self, endpoint: str, form: dict[str, str]) -> Any:
+        """One try: the answer, or `retry.Again` when Prometheus (or the way to it) is
+        down or busy; a 4xx is the query's problem and goes to `_values`."""
+        import requests
+
+        try:
+            answer = requests.post(endpoint, data=form, headers=self.headers,
+                                   timeout=self.settings.timeout_s)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise retry.Again(f"{type(exc).__name__}: {exc}") from None
+        if answer.status_code >= 500 or answer.status_code == 429:
+            raise retry.Again(f"HTTP {answer.status_code}: {_error_text(answer)}")
+        return answer
 
     def _values(self, answer: Any, query: str) -> FloatArray:
         where = f"Prometheus {self.url}"
@@ -177,8 +185,6 @@ def _run(client: Client, metric: Metric, template: str, label: str, start: float
 
 
 def _no_query(settings: Settings, metric: Metric, keys: str) -> InputError:
-    from mlci.canary.settings import fail
-
     return fail(settings, ("canary", "metrics", metric.name),
                 f"a Prometheus source needs {keys} for this metric, with {{{{side}}}} where the "
                 "side's label value goes")

@@ -73,6 +73,8 @@ class Metric:
 
 @dataclass(frozen=True)
 class Prometheus:
+    """`canary.prometheus`; these defaults are the ones the config reference documents."""
+
     url: str | None = None
     token_env: str = "PROMETHEUS_TOKEN"
     window_s: float = 600.0
@@ -227,9 +229,9 @@ def _metric(read: _Reader, name: str, spec: Mapping[str, Any], path: tuple[str, 
                                low=0.5, high=0.9999),
         tolerance=read.number(spec.get("tolerance", base.tolerance), (*path, "tolerance"),
                               low=0.0),
-        min_samples=min_samples, nan_strategy=spec.get("nan_strategy", "remove"),
-        outliers=spec.get("outliers", "keep"),
-        outlier_factor=read.number(spec.get("outlier_factor", OUTLIER_FACTOR),
+        min_samples=min_samples, nan_strategy=spec.get("nan_strategy", base.nan_strategy),
+        outliers=spec.get("outliers", base.outliers),
+        outlier_factor=read.number(spec.get("outlier_factor", base.outlier_factor),
                                    (*path, "outlier_factor"), low=0.0, low_open=True),
         column=spec.get("column"), query=spec.get("query"), events=spec.get("events"),
         trials=spec.get("trials"), events_query=spec.get("events_query"),
@@ -269,17 +271,21 @@ def _prometheus(read: _Reader, raw: Any, base: tuple[str, ...]) -> Prometheus:
     path = (*base, "prometheus")
     if not isinstance(raw, Mapping):
         raise read.fail(path, "expected a mapping (url, window, step, …)")
-    sides = {"stable": "stable", "canary": "canary", **(raw.get("sides") or {})}
-    retries = raw.get("retries", 3)
+    default = Prometheus()
+    sides = {**default.sides, **(raw.get("sides") or {})}
+    retries = raw.get("retries", default.retries)
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise read.fail((*path, "retries"), f"expected a whole number ≥ 0, got {retries!r}")
+
+    def duration(key: str, unset: float) -> float:
+        return read.duration(raw[key], (*path, key)) if key in raw else unset
+
     return Prometheus(
-        url=raw.get("url"), token_env=str(raw.get("token_env", "PROMETHEUS_TOKEN")),
-        window_s=read.duration(raw.get("window", "10m"), (*path, "window")),
-        step_s=read.duration(raw.get("step", "15s"), (*path, "step")),
+        url=raw.get("url"), token_env=str(raw.get("token_env", default.token_env)),
+        window_s=duration("window", default.window_s), step_s=duration("step", default.step_s),
         start=None if raw.get("start") is None else str(raw["start"]),
         end=None if raw.get("end") is None else str(raw["end"]),
-        timeout_s=read.duration(raw.get("timeout", 10), (*path, "timeout")),
+        timeout_s=duration("timeout", default.timeout_s),
         retries=retries, sides={str(k): str(v) for k, v in sides.items()})
 
 

@@ -73,11 +73,13 @@ def canary(ctx: click.Context, /, **kwargs: Any) -> None:
     missing = [f"--{name}" for name in ("stable", "canary") if not kwargs[name]]
     if missing:
         raise click.UsageError(f"canary needs {' and '.join(missing)} (or a subcommand: plan)")
-    from mlci.canary import Options
-    from mlci.canary.step import canary_step
+    from mlci import runner
+    from mlci.canary.options import Options
+    from mlci.canary.run import run
 
-    sys.exit(canary_step(shared, Options(stable=kwargs["stable"], canary=kwargs["canary"],
-                                         model=kwargs["model"], weight=kwargs["weight"])))
+    sys.exit(runner.run("canary", shared, run, Options(
+        stable=kwargs["stable"], canary=kwargs["canary"], model=kwargs["model"],
+        weight=kwargs["weight"])))
 
 
 @canary.command("plan", epilog=PLAN_EXAMPLES,
@@ -91,10 +93,13 @@ def plan(ctx: click.Context, /, **kwargs: Any) -> None:
     """Write the traffic split of each canary step (JSON, and one
     `traffic_split:` YAML per step) for a deploy tool to apply.
     """
-    from mlci.canary.step import plan_step
+    from mlci import runner
+    from mlci.canary.options import PlanOptions
+    from mlci.canary.run import run_plan
 
-    shared = _merged(ctx, common(kwargs))
-    sys.exit(plan_step(shared, steps=kwargs["steps"]))
+    # Not a judgement: no result document (mlci/canary/run.py, run_plan).
+    sys.exit(runner.run("canary-plan", _merged(ctx, common(kwargs)), run_plan,
+                        PlanOptions(steps=kwargs["steps"]), document=False))
 
 
 def _merged(ctx: click.Context, own: Common) -> Common:

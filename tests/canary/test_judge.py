@@ -7,8 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mlci import canary as canary_module
-from mlci.canary import judge
+from mlci.canary import checks, judge
 from mlci.canary.settings import Metric, Settings, load
 from mlci.config import Config
 
@@ -52,7 +51,7 @@ def test_canary_latency_up_50_percent_fails_that_metric() -> None:
     assert latency.ratio == pytest.approx(SLOWER.mean() / STABLE.mean(), abs=1e-12)
     assert latency.test is not None and latency.test.ci[0] > latency.bound > 0
     assert (score.score, score.verdict) == (0.0, "fail")
-    check = canary_module._check(latency)
+    check = checks.check(latency)
     assert (check.status, check.extra["classification"]) == ("fail", "High")
 
 
@@ -87,7 +86,7 @@ def test_too_few_samples_warn_and_never_pass() -> None:
     assert (score.score, score.verdict) == (100.0, "warn")
     assert score.reason == ("2 of 3 metrics pass; too few samples for errors (40 canary and 40 "
                             "stable samples; needs 100 per side), so at most warn")
-    assert canary_module._check(outcomes[1]).status == "warn"
+    assert checks.check(outcomes[1]).status == "warn"
 
 
 def test_only_thin_metrics_warn_rather_than_roll_back() -> None:
@@ -108,7 +107,7 @@ def test_a_clearly_worse_canary_with_too_few_samples_has_no_score() -> None:
     assert (score.score, score.verdict, score.scored) == (None, "warn", 1)
     assert score.reason == ("too few samples to judge latency (30 canary and 49 stable samples; "
                             "needs 50 per side)")
-    check = canary_module._score_check(score, settings(), "canary score")
+    check = checks.score_check(score, settings(), "canary score")
     assert (check.status, check.value, check.message) == (
         "warn", None, "no score: " + score.reason)
 
@@ -271,7 +270,7 @@ def test_muted_metrics_are_reported_not_scored() -> None:
     outcomes, score = run({"latency": {"muted": True}, "cpu": {}},
                           {"latency": SLOWER, "cpu": SAME}, {"latency": STABLE, "cpu": STABLE})
     assert outcomes[0].label == "High"
-    assert canary_module._check(outcomes[0]).status == "skip"
+    assert checks.check(outcomes[0]).status == "skip"
     assert (score.score, score.scored) == (100.0, 1)
 
 

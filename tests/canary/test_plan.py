@@ -75,3 +75,37 @@ def test_no_steps_anywhere_exits_2(mlci: Any) -> None:
     run = mlci("canary", "plan")
     assert run.exit_code == 2
     assert "no steps: pass --steps 5,25,50,100 or set canary.steps in the config" in run.stderr
+
+
+def test_a_plan_is_not_a_judgement_so_it_writes_no_result_document(mlci: Any) -> None:
+    """Only the plan, its step files and the CI outputs: no canary-plan.json result,
+    JUnit or summary that `report` or `promote --require` could take for a verdict."""
+    run = mlci("canary", "plan", "--steps", "5,100")
+    assert run.exit_code == 0, run.stderr
+    assert sorted(p.name for p in run.out.iterdir()) == ["canary-plan", "canary-plan.env",
+                                                         "canary-plan.json"]
+    assert json.loads((run.out / "canary-plan.json").read_text())["schema"] == (
+        "mlci/canary-plan/v1")
+    assert run.stdout.endswith("wrote .mlci/canary-plan.json and 2 traffic_split file(s) in "
+                               ".mlci/canary-plan\n")
+    report = mlci("report")
+    assert report.exit_code == 0
+    assert report.stdout.startswith("mlci report: WARN — no result documents found in .mlci\n")
+
+
+def test_an_out_folder_under_a_file_exits_2_naming_it(mlci: Any, workdir: Path) -> None:
+    (workdir / "deploy").write_text("not a folder")
+    run = mlci("canary", "plan", "--steps", "5,100", "--out", "deploy/plan")
+    assert run.exit_code == 2
+    assert run.stderr == ("mlci canary plan: error: --out deploy/plan: cannot write there "
+                          "(deploy is a file, not a folder); expected a folder mlci can create "
+                          "and write to\n")
+
+
+def test_a_config_named_but_missing_is_bad_usage_even_with_steps(mlci: Any) -> None:
+    """The runner loads the config for every step and mode: a --config that names no
+    file is a typo to fix, not something to ignore because --steps was given."""
+    run = mlci("canary", "plan", "--steps", "5,100", "--config", "mlci-deploy.yml")
+    assert run.exit_code == 2
+    assert "mlci-deploy.yml: config file not found" in run.stderr
+    assert not (run.out / "canary-plan.json").exists()

@@ -275,3 +275,40 @@ def test_recorded_error_answer_is_named(stand_in: tuple[str, Recorder]) -> None:
         client.query_range("big{side=\"canary\"}", 0.0, 60.0)
     assert str(caught.value) == (f"Prometheus {url} answered execution: query processing would "
                                  'load too many samples; query: big{side="canary"}')
+
+
+def test_retries_wait_as_the_one_retry_loop_says_then_exit_3(
+        stand_in: tuple[str, Recorder]) -> None:
+    """retries: 3 is four tries with waits of 0.25, 0.5 and 1 s (a 429 is retried like a
+    5xx); the last answer is named, and nothing was taken for an empty result."""
+    from mlci.canary import prometheus
+    from mlci.canary.settings import Prometheus
+    from mlci.errors import ServiceError
+
+    url, recorder = stand_in
+    recorder.answers = [(503, {"status": "error", "error": "busy"}),
+                        (429, {"status": "error", "error": "slow down"}),
+                        (502, {}), (500, {"status": "error", "error": "still busy"})]
+    waits: list[float] = []
+    client = prometheus.Client(url, Prometheus(url=url, retries=3), sleep=waits.append)
+    with pytest.raises(ServiceError) as caught:
+        client.query_range('up{side="canary"}', 0.0, 60.0)
+    assert waits == [0.25, 0.5, 1.0]
+    assert len(recorder.requests) == 4
+    assert str(caught.value) == (f"Prometheus {url}/api/v1/query_range did not answer after 4 "
+                                 'attempt(s) (HTTP 500: still busy); query: up{side="canary"}')
+
+
+def test_a_refused_token_is_not_retried(stand_in: tuple[str, Recorder]) -> None:
+    from mlci.canary import prometheus
+    from mlci.canary.settings import Prometheus
+    from mlci.errors import InputError
+
+    url, recorder = stand_in
+    recorder.answers = [(401, {"status": "error", "error": "unauthorized"})]
+    waits: list[float] = []
+    client = prometheus.Client(url, Prometheus(url=url, retries=5), sleep=waits.append)
+    with pytest.raises(InputError, match=r"refused the query \(HTTP 401\); set the token in "
+                                         r"\$PROMETHEUS_TOKEN"):
+        client.query_range('up{side="canary"}', 0.0, 60.0)
+    assert (len(recorder.requests), waits) == (1, [])

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 from scipy.special import ndtri
 
-from mlci.canary import shift
+from mlci.canary import pairwise, shift
 
 
 def samples(kind: str, m: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -96,10 +96,10 @@ def test_interval_ends_are_where_kayentas_root_finder_crosses_zero(kind: str, m:
 def test_selection_in_the_sorted_matrix_is_exact(seed: int, monkeypatch: Any) -> None:
     """The large-sample path (no differences formed) against sorting all of them,
     with its limits shrunk so that the fallbacks (wide windows, bisection) run too."""
-    monkeypatch.setattr(shift, "DIRECT_MAX", 0)
-    monkeypatch.setattr(shift, "_WEIGHTED_MAX", 0)
+    monkeypatch.setattr(pairwise, "DIRECT_MAX", 0)
+    monkeypatch.setattr(pairwise, "_WEIGHTED_MAX", 0)
     if seed % 2:
-        monkeypatch.setattr(shift, "_GATHER_MAX", 256)
+        monkeypatch.setattr(pairwise, "_GATHER_MAX", 256)
     rng = np.random.default_rng(seed)
     kind = ("normal", "latency", "ties", "counts", "cauchy")[seed % 5]
     x, y = samples(kind, int(rng.integers(1, 300)), int(rng.integers(1, 300)), seed)
@@ -107,14 +107,14 @@ def test_selection_in_the_sorted_matrix_is_exact(seed: int, monkeypatch: Any) ->
     d = differences(x, y)
     ranks = np.unique(np.concatenate([[1, d.size, (d.size + 1) // 2, d.size // 2 + 1],
                                       rng.integers(1, d.size + 1, 6)]))
-    assert np.array_equal(shift.order_statistics(x, y, list(ranks)), d[ranks - 1])
+    assert np.array_equal(pairwise.order_statistics(x, y, list(ranks)), d[ranks - 1])
 
 
 def test_large_samples_without_forming_every_difference() -> None:
     """1,500 × 1,600 = 2.4 M pairs is past DIRECT_MAX: the selection path, checked
     against all 2.4 M differences sorted."""
     x, y = samples("latency", 1500, 1600, 9)
-    assert x.size * y.size > shift.DIRECT_MAX
+    assert x.size * y.size > pairwise.DIRECT_MAX
     d = differences(x, y)
     got = shift.shift_test(x, y)
     assert got.estimate == float(np.median(d))
@@ -137,13 +137,13 @@ def test_two_constant_samples_shift_by_their_difference() -> None:
 def test_ranks_are_returned_in_the_order_asked() -> None:
     x, y = np.array([1.0, 5.0, 9.0]), np.array([0.0, 2.0])
     d = differences(x, y)
-    assert list(shift.order_statistics(x, y, [6, 1, 3])) == [d[5], d[0], d[2]]
+    assert list(pairwise.order_statistics(x, y, [6, 1, 3])) == [d[5], d[0], d[2]]
     with pytest.raises(ValueError, match=r"1\.\.6"):
-        shift.order_statistics(x, y, [7])
+        pairwise.order_statistics(x, y, [7])
 
 
 def test_bit_midpoint_halves_the_floats_between() -> None:
-    assert shift._bit_midpoint(1.0, 2.0) == 1.5
-    assert shift._bit_midpoint(-1.0, 1.0) == 0.0
-    tiny = shift._bit_midpoint(0.0, 1e-300)
+    assert pairwise._bit_midpoint(1.0, 2.0) == 1.5
+    assert pairwise._bit_midpoint(-1.0, 1.0) == 0.0
+    tiny = pairwise._bit_midpoint(0.0, 1e-300)
     assert 0.0 < tiny < 1e-300
