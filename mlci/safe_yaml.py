@@ -67,16 +67,23 @@ class _Guard:
             self._path = []
         return self._path
 
-    def compose_sequence_node(self, anchor: Any) -> SequenceNode:
+    def _open(self, kind: type[SequenceNode] | type[MappingNode], anchor: Any) -> Any:
+        """PyYAML's start of a collection node, with our depth check: the composer's
+        own methods are copied here only so that `_enter` runs before any child."""
         loader: Any = self
         start = loader.get_event()
         self._enter(start.start_mark)
         tag = start.tag
         if tag is None or tag == "!":
-            tag = loader.resolve(SequenceNode, None, start.implicit)
-        node = SequenceNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
+            tag = loader.resolve(kind, None, start.implicit)
+        node = kind(tag, [], start.start_mark, None, flow_style=start.flow_style)
         if anchor is not None:
             loader.anchors[anchor] = node
+        return node
+
+    def compose_sequence_node(self, anchor: Any) -> SequenceNode:
+        loader: Any = self
+        node: SequenceNode = self._open(SequenceNode, anchor)
         while not loader.check_event(yaml.SequenceEndEvent):
             self._where().append(len(node.value))
             node.value.append(loader.compose_node(node, len(node.value)))
@@ -86,14 +93,7 @@ class _Guard:
 
     def compose_mapping_node(self, anchor: Any) -> MappingNode:
         loader: Any = self
-        start = loader.get_event()
-        self._enter(start.start_mark)
-        tag = start.tag
-        if tag is None or tag == "!":
-            tag = loader.resolve(MappingNode, None, start.implicit)
-        node = MappingNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
-        if anchor is not None:
-            loader.anchors[anchor] = node
+        node: MappingNode = self._open(MappingNode, anchor)
         seen: dict[tuple[str, str], int] = {}
         while not loader.check_event(yaml.MappingEndEvent):
             key = loader.compose_node(node, None)
