@@ -23,48 +23,16 @@ from mlci import __version__
 from mlci.lineage import document as lineage_document
 from mlci.report import charts
 from mlci.report.documents import Collection, Document
+from mlci.report.escape import code, short, short_id, text
 from mlci.summary import ICONS, ORDER, number
 
 PIPELINE = ("validate", "compare", "compare-drift", "drift", "lineage-tag", "lineage-verify",
             "promote", "rollback", "canary")
-NOTE_MAX = 300  # characters of a check's message in the table
 NAMES_IN_VERDICT = 3
 
 
-# --- escaping ----------------------------------------------------------------
-
-def text(value: Any) -> str:
-    """Document text as inert markdown: one line, no HTML, no links or images."""
-    clean = " ".join(str(value).split())
-    clean = clean.replace("<", "&lt;")  # no tags, comments or autolinks; ">=" stays readable
-    for char in ("\\", "`", "[", "]", "|", "*"):
-        clean = clean.replace(char, "\\" + char)
-    if clean[:1] in ("#", "-", "+", "=", "~"):
-        clean = "\\" + clean
-    return clean
-
-
-def code(value: Any) -> str:
-    """An inline code span that survives backticks in the value."""
-    clean = " ".join(str(value).split())
-    fence = "`"
-    while fence in clean:
-        fence += "`"
-    pad = " " if clean.startswith("`") or clean.endswith("`") else ""
-    return f"{fence}{pad}{clean}{pad}{fence}"
-
-
-def _short(value: str, length: int = NOTE_MAX) -> str:
-    return value if len(value) <= length else value[:length - 1] + "…"
-
-
-def short_id(value: Any) -> str:
-    """`sha256:` + 12 hex digits: enough to compare by eye; the full ID is in details."""
-    raw = str(value)
-    prefix, sep, digest = raw.partition(":")
-    if sep and len(digest) > 12:
-        return f"{prefix}:{digest[:12]}…"
-    return raw if len(raw) <= 14 else raw[:12] + "…"
+# Steps whose documents record an action, not a judgement: left out of the headline.
+UNJUDGED_STEPS = frozenset({"lineage-keygen"})
 
 
 # --- parts -------------------------------------------------------------------
@@ -173,27 +141,34 @@ def _checks(document: Document) -> list[Mapping[str, Any]]:
 
 
 def _title(overall: str, documents: Sequence[Document]) -> str:
-    phrases = []
+    """One phrase per step (a step that wrote several documents is counted, e.g.
+    `validate ×2 passed`), in the report's order; steps that judge nothing are left
+    out, and an invalid document is named by its path."""
+    entries: list[Document | str] = []
+    groups: dict[str, list[Document]] = {}
     for document in documents:
-        verdict = verdict_of(document)
-        name = text(document.step)
         if not document.valid:
-            phrases.append(f"{text(document.path)}: invalid document")
-            continue
-        names = [text(c.get("name", "")) for c in _checks(document)
-                 if c.get("status") == verdict]
-        listed = ", ".join(names[:NAMES_IN_VERDICT]) + (
-            f" and {len(names) - NAMES_IN_VERDICT} more" if len(names) > NAMES_IN_VERDICT
-            else "")
-        if verdict == "fail":
-            phrases.append(f"{name} failed: {listed}" if listed else f"{name} failed")
-        elif verdict == "warn":
-            phrases.append(f"{name} warned: {listed}" if listed else f"{name} warned")
-        elif verdict == "pass":
-            phrases.append(f"{name} passed")
-        else:
-            phrases.append(f"{name} skipped")
+            entries.append(document)
+        elif document.step not in UNJUDGED_STEPS:
+            if document.step not in groups:
+                entries.append(document.step)
+            groups.setdefault(document.step, []).append(document)
+    phrases = [_step_phrase(e, groups[e]) if isinstance(e, str)
+               else f"{text(e.path)}: invalid document" for e in entries]
     return f"### {ICONS[overall]} mlci: {overall} — " + " · ".join(phrases)
+
+
+def _step_phrase(step: str, group: Sequence[Document]) -> str:
+    verdict = _worst(verdict_of(d) for d in group)
+    name = text(step) + (f" ×{len(group)}" if len(group) > 1 else "")
+    names = [text(c.get("name", "")) for d in group for c in _checks(d)
+             if c.get("status") == verdict]
+    listed = ", ".join(names[:NAMES_IN_VERDICT]) + (
+        f" and {len(names) - NAMES_IN_VERDICT} more" if len(names) > NAMES_IN_VERDICT
+        else "")
+    word = {"fail": "failed", "warn": "warned", "pass": "passed"}.get(verdict, "skipped")
+    return f"{name} {word}: {listed}" if listed and verdict in ("fail", "warn") else \
+        f"{name} {word}"
 
 
 def _invalid(document: Document, label: str) -> StepPart:
@@ -256,7 +231,7 @@ def _step(document: Document, label: str) -> StepPart:
                 cells.append(_p_value(check.get("p_value")))
             else:
                 cells.append(number(check.get(key)))
-        cells.append(text(_short(" ".join(str(check.get("message", "")).split()))))
+        cells.append(text(short(" ".join(str(check.get("message", "")).split()))))
         rows.append(Row(status, "| " + " | ".join(cells) + " |"))
     table_head = ("|" + "|".join(f" {name} " if name else " " for name, _ in columns)
                   + "|\n|" + "---|" * len(columns)) if checks else ""

@@ -20,7 +20,7 @@ from mlci.ci import Platform, detect
 from mlci.ci.base import PostOutcome, Token
 from mlci.exitcodes import ExitCode
 from mlci.options import Common
-from mlci.report import charts, documents, render, size
+from mlci.report import charts, documents, escape, render, size
 from mlci.result import Check, Result, Status, write_json
 from mlci.runner import attempt, ready_out
 from mlci.summary import ICONS
@@ -111,8 +111,8 @@ def _report(platform: Platform, common: Common, *, post: bool, dry_run: bool,
 def _no_results(rendered: render.Rendered, out: str, why: str) -> render.Rendered:
     """The report when there is nothing to report: it says so and names the folder,
     so the PR/MR shows why instead of an old comment or nothing."""
-    folder = render.code(out)
-    body = (f"No result documents were found in {folder}: {render.text(why)}. Every earlier "
+    folder = escape.code(out)
+    body = (f"No result documents were found in {folder}: {escape.text(why)}. Every earlier "
             "step failed before writing its result document, or their artifacts were not "
             f"downloaded into {folder}; see the logs of the earlier jobs.")
     return replace(rendered, verdict="skip",

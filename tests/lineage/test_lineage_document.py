@@ -17,7 +17,7 @@ import pytest
 from mlci.errors import InputError
 from mlci.jsonfile import read_json
 from mlci.lineage import document
-from mlci.report import documents, render
+from mlci.report import documents, escape, render
 from mlci.result import write_json
 
 Tag = Callable[..., Any]
@@ -109,9 +109,9 @@ def test_the_report_shows_the_record_as_the_reader_reads_it(work: Path, run_tag:
     assert rendered.lineage == (
         "#### 🧬 Lineage\n\n"
         f"- commit `{commit[:12]}`\n"
-        f"- data `{path}` `{render.short_id(ident)}`\n"
-        f"- model `{render.short_id(digest)}` (lineage-tag, lineage.json)\n"
-        f"- signed with key `{render.short_id(key)}`")
+        f"- data `{path}` `{escape.short_id(ident)}`\n"
+        f"- model `{escape.short_id(digest)}` (lineage-tag, lineage.json)\n"
+        f"- signed with key `{escape.short_id(key)}`")
     assert rendered.lineage_details == (
         "<details><summary>lineage: full IDs</summary>\n\n"
         f"- commit `{commit}`\n- data `{path}`: `{ident}`\n- model digest `{digest}`\n"

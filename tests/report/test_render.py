@@ -13,7 +13,7 @@ import pytest
 
 from mlci import __version__
 from mlci.errors import InputError
-from mlci.report import charts, documents, render, size
+from mlci.report import charts, documents, escape, render, size
 from mlci.report.step import marker_for
 from tests.report.conftest import FIXTURES, HERE, Run, big_document
 from tests.report.fake_hosts import FakeHosts
@@ -54,6 +54,29 @@ def test_minimal_document_exact(tmp_path: Path) -> None:
         "- document: `canary.json`, written by mlci 9.9, started 2026-01-01T00:00:00Z, took 0 s\n\n"
         "</details>\n\n"
         f"<sub>mlci {__version__} · 1 result document</sub>\n")
+
+
+def _document(step: str, verdict: str, checks: list[dict[str, str]]) -> str:
+    return json.dumps({
+        "schema": "mlci/result/v1", "step": step, "verdict": verdict, "summary": "",
+        "checks": [{"name": c["name"], "status": c["status"], "message": ""} for c in checks],
+        "subject": {}, "mlci_version": "9.9", "started_at": "2026-01-01T00:00:00Z",
+        "duration_s": 0})
+
+
+def test_headline_has_one_entry_per_step_and_leaves_keygen_out(tmp_path: Path) -> None:
+    """Two validate documents (predictions and model tests) are one entry with their
+    count and the worst verdict; a key pair being made judges nothing."""
+    (tmp_path / "model-tests").mkdir()
+    (tmp_path / "validate.json").write_text(_document("validate", "pass", [
+        {"name": "accuracy", "status": "pass"}]))
+    (tmp_path / "model-tests" / "validate.json").write_text(_document("validate", "warn", [
+        {"name": "latency", "status": "warn"}]))
+    (tmp_path / "compare.json").write_text(_document("compare", "pass", [
+        {"name": "accuracy", "status": "pass"}]))
+    (tmp_path / "lineage-keygen.json").write_text(_document("lineage-keygen", "pass", []))
+    first = markdown(tmp_path).splitlines()[0]
+    assert first == "### ⚠️ mlci: warn — validate ×2 warned: latency · compare passed"
 
 
 def test_invalid_documents_are_reported_not_crashed_on(tmp_path: Path) -> None:
@@ -183,7 +206,7 @@ def test_200_checks_fit_github_s_limit_with_the_cut_line() -> None:
                         "report is in "
                         "`.mlci/report.md`.")
     failing = [c["name"] for c in big_document()["checks"] if c["status"] == "fail"]
-    assert all(f"| ❌ | {render.text(name)} |" in body for name in failing)
+    assert all(f"| ❌ | {escape.text(name)} |" in body for name in failing)
     assert "| | _190 more checks not shown_ |" in body
     # under GitLab's limit nothing is cut
     assert size.fit(rendered, 1_000_000, full_at="x") == full
