@@ -25,13 +25,17 @@ from mlci.result import Result, write_json
 
 T = TypeVar("T")
 Opts = TypeVar("Opts")
+# A document field: the step's outcome stands, but its outside service failed afterwards.
+SERVICE_ERROR = "service_error"
 
 
 def run_step(step: str, common: Common, produce: Callable[[Platform], Result],
-             outputs: Callable[[Result], dict[str, str]] | None = None) -> int:
+             outputs: Callable[[Result], dict[str, str]] | None = None, *,
+             make_out: bool = True) -> int:
     platform = detect()
     started = time.perf_counter()
-    ready = attempt(f"mlci {step}", platform, common.debug, lambda: ready_out(common.out))
+    ready = attempt(f"mlci {step}", platform, common.debug,
+                    lambda: ready_out(common.out, create=make_out))
     if isinstance(ready, int):
         return ready
     result = attempt(f"mlci {step}", platform, common.debug,
@@ -54,38 +58,49 @@ class Context:
 
 
 def run(step: str, common: Common, function: Callable[[Context, Opts], Result],
-        options: Opts, *, document: bool = True) -> int:
+        options: Opts, *, document: bool = True, uses_out: bool = True,
+        make_out: bool = True) -> int:
     """The one way a command runs a step (or a mode of one): `function(context, options)`
     inside `run_step`, so config errors, bad input and service failures all end alike.
 
-    `document=False` is for a mode that judges nothing (`canary plan`): no result
-    document, JUnit or summary, so `report` and the gates never see a verdict nobody
-    earned; the runner only sets `result.outputs` and prints `result.summary`."""
+    `document=False` is for a mode that judges nothing (`canary plan`, `history`): no
+    result document, JUnit or summary, so `report` and the gates never see a verdict
+    nobody earned; the runner only sets `result.outputs`, prints `result.summary` and
+    says each `warn` check on stderr. `uses_out=False` (with it) is for a mode that
+    writes nothing to the out folder (`history`): the folder is neither made nor
+    required, and no CI outputs are set. `make_out=False` is for a step that reads
+    the out folder (report): a missing folder is its to tell, not ours to create."""
 
     def produce(platform: Platform) -> Result:
         config = config_module.load(config_module.resolve_path(common.config))
         return function(Context(config, Path(common.out), platform), options)
 
     if not document:
-        return _run_without_document(step, common, produce)
-    return run_step(step, common, produce)
+        return _run_without_document(step, common, produce, uses_out)
+    return run_step(step, common, produce, make_out=make_out)
 
 
-def _run_without_document(step: str, common: Common,
-                          produce: Callable[[Platform], Result]) -> int:
+def _run_without_document(step: str, common: Common, produce: Callable[[Platform], Result],
+                          uses_out: bool = True) -> int:
     platform = detect()
 
     def work() -> Result:
-        ready_out(common.out)
+        if uses_out:
+            ready_out(common.out)
         return produce(platform)
 
     # errors read as the command was typed: `mlci canary plan: error: …`
-    made = attempt(f"mlci {step.replace('-', ' ')}", platform, common.debug, work)
+    label = f"mlci {step.replace('-', ' ')}"
+    made = attempt(label, platform, common.debug, work)
     if isinstance(made, int):
         return made
     redact.result(made)
-    platform.set_outputs(step, made.outputs, Path(common.out))
+    if uses_out:
+        platform.set_outputs(step, made.outputs, Path(common.out))
     print(made.summary)
+    for check in made.checks:
+        if check.status == "warn":
+            print(f"{label}: warning: {check.message}", file=sys.stderr)
     return int(ExitCode.OK)
 
 
@@ -179,7 +194,8 @@ def finish(result: Result, common: Common, platform: Platform,
     path, junit_path, markdown = written
     platform.set_outputs(result.step, {"verdict": result.verdict, "result-path": str(path),
                                        "junit-path": str(junit_path), **extra_outputs}, out)
-    platform.write_summary(markdown)
+    platform.write_summary(result.step_summary if result.step_summary is not None
+                           else markdown)
     for check in result.checks:
         if check.status in ("fail", "warn"):
             where = check.location
@@ -187,7 +203,21 @@ def finish(result: Result, common: Common, platform: Platform,
                               f"mlci {result.step}: {check.name}: {check.message}",
                               where.file if where else None, where.line if where else None)
     print(summary.text(result))
-    return int(ExitCode.GATE_FAILED if result.verdict == "fail" else ExitCode.OK)
+    if result.verdict == "fail":
+        return int(ExitCode.GATE_FAILED)
+    return _service_failed_after(result)
+
+
+def _service_failed_after(result: Result) -> int:
+    """Exit 3 when the outcome stands (the document says so) but the outside service
+    failed afterwards, e.g. promote's queue ticket could not be removed: the step puts
+    that in `extra["service_error"]` (the document keeps it), and it is told here as an
+    error line, after the document is written."""
+    problem = result.extra.get(SERVICE_ERROR)
+    if not problem:
+        return int(ExitCode.OK)
+    print(redact.text(f"mlci {result.step}: error: {problem}"), file=sys.stderr)
+    return int(ExitCode.SERVICE)
 
 
 def _write(result: Result, out: Path) -> tuple[Path, Path, str]:
@@ -196,7 +226,7 @@ def _write(result: Result, out: Path) -> tuple[Path, Path, str]:
     try:
         path = write_json(result, out)
         junit_path = junit.write(result, out)
-        markdown = summary.markdown(result)
+        markdown = result.page if result.page is not None else summary.markdown(result)
         (out / f"{result.step}.md").write_text(markdown, encoding="utf-8")
     except OSError as exc:
         raise InputError(f"--out {out}: cannot write the results there ({_why(exc, out)})"
