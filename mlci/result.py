@@ -93,6 +93,10 @@ class Result:
     # CI outputs the step sets besides verdict and paths (e.g. promote's version):
     # for the next job, not part of the document.
     outputs: dict[str, str] = field(default_factory=dict)
+    # True when the step wrote its own page (`<out>/<step>.md`) and CI step summary
+    # (report: the full report, before posting, so a failed post still leaves it);
+    # otherwise the runner makes both from the checks.
+    wrote_page: bool = False
 
     @property
     def verdict(self) -> Status:

@@ -194,8 +194,8 @@ def finish(result: Result, common: Common, platform: Platform,
     path, junit_path, markdown = written
     platform.set_outputs(result.step, {"verdict": result.verdict, "result-path": str(path),
                                        "junit-path": str(junit_path), **extra_outputs}, out)
-    platform.write_summary(result.step_summary if result.step_summary is not None
-                           else markdown)
+    if not result.wrote_page:
+        platform.write_summary(markdown)
     for check in result.checks:
         if check.status in ("fail", "warn"):
             where = check.location
@@ -226,8 +226,9 @@ def _write(result: Result, out: Path) -> tuple[Path, Path, str]:
     try:
         path = write_json(result, out)
         junit_path = junit.write(result, out)
-        markdown = result.page if result.page is not None else summary.markdown(result)
-        (out / f"{result.step}.md").write_text(markdown, encoding="utf-8")
+        markdown = summary.markdown(result)
+        if not result.wrote_page:
+            (out / f"{result.step}.md").write_text(markdown, encoding="utf-8")
     except OSError as exc:
         raise InputError(f"--out {out}: cannot write the results there ({_why(exc, out)})"
                          ) from None

@@ -50,8 +50,10 @@ def report(**kwargs: Any) -> None:
     the step summary, and with --post keeps one comment per PR/MR up to date.
     Exits 0 whatever the reported verdict (see the overall-verdict output).
     """
-    from mlci.report.step import report_step
+    from mlci import runner
+    from mlci.report.options import Options
+    from mlci.report.run import run
 
-    shared = common(kwargs)
-    sys.exit(report_step(shared, post=kwargs["post"], dry_run=kwargs["dry_run"],
-                         report_id=kwargs["id"]))
+    sys.exit(runner.run("report", common(kwargs), run, Options(
+        post=kwargs["post"], dry_run=kwargs["dry_run"], report_id=kwargs["id"]),
+        make_out=False))

@@ -14,7 +14,7 @@ import pytest
 from mlci import __version__
 from mlci.errors import InputError
 from mlci.report import charts, documents, escape, render, size
-from mlci.report.step import marker_for
+from mlci.report.run import marker_for
 from tests.report.conftest import FIXTURES, HERE, Run, big_document
 from tests.report.fake_hosts import FakeHosts
 

@@ -1,28 +1,23 @@
-"""The function behind `mlci report`: plain values in, an exit code out.
+"""`mlci report`: the step's run function.
 
-Unlike the other steps, report's markdown is the full report, not a summary of
-its own checks, so it does its own finishing instead of `runner.finish`: write
-`report.md` and charts, fill the step summary, post, then write `report.json`
-and outputs like every step. Its own verdict is about reporting (documents
-read, comment posted); the reported verdict is the `overall-verdict` output.
-A failing gate already failed its own job; failing the report job too would
-only hide the report behind a red cross."""
+Report's page is the full report, not a summary of its own checks: it writes
+`<out>/report.md` and the step summary (cut to the platform's limit) itself,
+before posting, so a failed post still leaves the report in the job
+(`Result.wrote_page`). Its own verdict is about
+reporting (documents read, comment posted); the reported verdict is the
+`overall-verdict` output. A failing gate already failed its own job; failing the
+report job too would only hide the report behind a red cross."""
 
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import replace
-from pathlib import Path
 
-from mlci import redact, summary
-from mlci.ci import Platform, detect
-from mlci.ci.base import PostOutcome, Token
-from mlci.exitcodes import ExitCode
-from mlci.options import Common
+from mlci.ci.base import PostOutcome
 from mlci.report import charts, documents, escape, render, size
-from mlci.result import Check, Result, Status, write_json
-from mlci.runner import attempt, ready_out
+from mlci.report.options import Options
+from mlci.result import Check, Result, Status
+from mlci.runner import Context
 from mlci.summary import ICONS
 
 REPORT_FILE = "report.md"
@@ -38,43 +33,16 @@ def marker_for(report_id: str) -> str:
     return MARKER.format(id=clean)
 
 
-def report_step(common: Common, *, post: bool, dry_run: bool, report_id: str | None) -> int:
-    platform = detect()
-    started = time.perf_counter()
-    token = platform.token() if (post or dry_run) else None
-    if token is not None and not dry_run:
+def run(context: Context, options: Options) -> Result:
+    platform, out = context.platform, context.out
+    post = options.post or options.dry_run
+    token = platform.token() if post else None
+    if token is not None and not options.dry_run:
         platform.mask(token.value)
-    ready = attempt("mlci report", platform, common.debug,
-                    lambda: ready_out(common.out, create=False))
-    if isinstance(ready, int):
-        return ready
-    result = attempt("mlci report", platform, common.debug, lambda: _report(
-        platform, common, post=post or dry_run, dry_run=dry_run, report_id=report_id,
-        token=token))
-    if isinstance(result, int):
-        return result
-    result.duration_s = time.perf_counter() - started
-    redact.result(result)
-    out = Path(common.out)
-    path = write_json(result, out)
-    platform.set_outputs("report", {
-        "verdict": result.verdict, "overall-verdict": str(result.extra["overall"]),
-        "report-path": str(out / REPORT_FILE), "result-path": str(path),
-        "comment-url": str(result.extra.get("comment_url") or "")}, out)
-    for check in result.checks:
-        if check.status == "warn":
-            platform.annotate("warning", f"mlci report: {check.name}: {check.message}")
-    print(summary.text(result))
-    return int(ExitCode.GATE_FAILED if result.verdict == "fail" else ExitCode.OK)
-
-
-def _report(platform: Platform, common: Common, *, post: bool, dry_run: bool,
-            report_id: str | None, token: Token | None) -> Result:
-    out = Path(common.out)
-    collection = documents.load(common.out)
+    collection = documents.load(str(out))
     rendered = render.render(collection, run_url=platform.run_link())
     if not collection.documents:
-        rendered = _no_results(rendered, common.out, collection.missing)
+        rendered = _no_results(rendered, str(out), collection.missing)
     full = render.assemble(rendered)
     out.mkdir(parents=True, exist_ok=True)
     report_path = out / REPORT_FILE
@@ -84,28 +52,32 @@ def _report(platform: Platform, common: Common, *, post: bool, dry_run: bool,
                                          list(doc.data.get("checks") or []), out)]
     platform.write_summary(size.fit(rendered, platform.summary_limit,
                                     full_at=f"`{report_path.as_posix()}`"))
-    checks = [_documents_check(collection, common.out), Check(
+    checks = [_documents_check(collection, str(out)), Check(
         "report", "pass", f"wrote {report_path.as_posix()} ({size.measure(full):,} bytes)"
         + (f" and {len(pngs)} chart PNG(s)" if pngs else ""),
         extra={"path": report_path.as_posix(), "charts": [p.as_posix() for p in pngs]})]
     outcome = None
     if post:
-        marker = marker_for(report_id or platform.default_report_id())
+        marker = marker_for(options.report_id or platform.default_report_id())
         body = size.fit(rendered, platform.comment_limit, prefix=marker + "\n",
                         full_at=platform.full_report_hint(report_path.as_posix()))
-        outcome = platform.post_report(body, marker, token, dry_run=dry_run, echo=print)
+        outcome = platform.post_report(body, marker, token, dry_run=options.dry_run,
+                                       echo=print)
         checks.append(_post_check(outcome, body))
     else:
         checks.append(Check("post", "skip", "not requested (pass --post to comment on the "
                             "pull or merge request)"))
     overall = rendered.verdict
     said = (f"reported {len(collection.documents)} result document(s): overall {overall}"
-            if collection.documents else f"no result documents found in {common.out}")
+            if collection.documents else f"no result documents found in {out}")
     return Result(step="report", checks=checks,
                   summary=said + (f"; {outcome.message}" if outcome else ""),
                   subject={"inputs": {}},
                   extra={"overall": overall, "title": rendered.title,
-                         "comment_url": outcome.url if outcome else None})
+                         "comment_url": outcome.url if outcome else None},
+                  outputs={"overall-verdict": overall, "report-path": str(report_path),
+                           "comment-url": (outcome.url if outcome else None) or ""},
+                  wrote_page=True)
 
 
 def _no_results(rendered: render.Rendered, out: str, why: str) -> render.Rendered:
