@@ -8,8 +8,10 @@ A scikit-learn classifier on the breast-cancer data that scikit-learn ships
   eval/holdout.csv        held-out rows: features, target and a `site` group column
   eval/predictions.csv    the model's predictions on them: y_true, y_pred, y_score, site
 
-`--variant weak` trains a deliberately poor model (two weak features), so
-the pipeline's gates can be seen failing.
+`--variant baseline` trains the earlier, simpler model (two features) whose
+predictions are committed as baseline/predictions.csv: what a candidate is
+compared with. `--variant weak` trains a deliberately poor model (two weak
+features), so the pipeline's gates can be seen failing.
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 WEAK_FEATURES = ["mean fractal dimension", "texture error"]
+BASELINE_FEATURES = ["mean smoothness", "mean symmetry"]
+VARIANTS = {"good": None, "baseline": BASELINE_FEATURES, "weak": WEAK_FEATURES}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variant", choices=["good", "weak"], default="good")
+    parser.add_argument("--variant", choices=list(VARIANTS), default="good")
     parser.add_argument("--out", default=".", help="folder to write model/ and eval/ into")
     parser.add_argument("--seed", type=int, default=7, help="the train/holdout split")
     parser.add_argument("--c", type=float, default=1.0,
@@ -43,7 +47,8 @@ def main() -> None:
     frame = data.frame.rename(columns={"target": "y_true"})
     # A stand-in for a sensitive or operational attribute to slice by.
     frame["site"] = np.random.default_rng(0).choice(["north", "south"], size=len(frame))
-    features = [c for c in data.feature_names if args.variant == "good" or c in WEAK_FEATURES]
+    chosen = VARIANTS[args.variant]
+    features = [c for c in data.feature_names if chosen is None or c in chosen]
     train, holdout = train_test_split(frame, test_size=0.3, random_state=args.seed,
                                       stratify=frame["y_true"])
 
