@@ -206,8 +206,9 @@ def _unpaired(names: list[str], candidate: sources.Source, baseline: sources.Sou
 
 
 def _check(label: str, est: Any, slice_: dict[str, Any] | None, made: Any) -> Check:
-    extra: dict[str, Any] = {"paired": est.paired, "n": est.n, "resamples": est.resamples,
-                             "interval": est.method}
+    extra: dict[str, Any] = {"paired": est.paired, "n": est.n, "method": est.method}
+    if est.resamples:
+        extra["resamples"] = est.resamples
     if est.test:
         extra["test"] = est.test
     if made.rows_needed:

@@ -34,22 +34,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtr, ndtri, stdtr, stdtrit
 
 from mlci.errors import InputError
 from mlci.metrics import METRICS, TASKS
-from mlci.stats.tests import delong, mcnemar_exact_counts
+from mlci.stats.paired_proportions import PairedScoreInterval
+from mlci.stats.tests import NormalInterval, delong, mcnemar_exact_counts
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 Method = Literal["bca", "percentile"]
+Choice = Literal["auto", "bca", "percentile"]
 Resampling = Literal["auto", "rows"]
 
 DEFAULT_RESAMPLES = 2000
@@ -60,6 +62,17 @@ CHUNK_BYTES = 256 * 2**20
 # Row resampling scatters counts at random; keeping a chunk's count matrix within
 # a few MB keeps that in cache (measured: 3x faster than one big chunk at 1M rows).
 ROW_CHUNK_ELEMENTS = 2**21
+
+# Below this many rows, method="auto" reads a continuous metric's bootstrap at expanded
+# percentiles; from it on, BCa (expanded too, which by then changes the tails by < 1 %).
+# Measured for rmse and mae at n = 20–200: the expanded percentile interval has the
+# better coverage (rmse, n = 50: 93.7 % vs 92.9 % for expanded BCa, 91.7 % for BCa).
+BCA_MIN_ROWS = 1000
+
+# Dirichlet posterior of label metrics: pseudo-rows per observed true label (0.5 per
+# cell of a binary task: Jeffreys' prior), and the largest table of cells it weighs.
+PRIOR_ROWS_PER_LABEL = 2.0
+DIRICHLET_MAX_CELLS = 4096
 
 LABEL_METRICS = frozenset({"accuracy", "balanced_accuracy", "precision", "recall", "f1"})
 SCORE_METRICS = frozenset({"roc_auc", "log_loss", "brier"})
@@ -84,6 +97,7 @@ class BootstrapDistribution:
     z0: float
     acceleration: float
     method: Method
+    expand_n: int = 0  # rows, when tails are expanded for a small sample (0: not)
 
     @property
     def resamples(self) -> int:
@@ -91,6 +105,8 @@ class BootstrapDistribution:
 
     def interval(self, confidence: float) -> tuple[float, float]:
         alpha = (1.0 - confidence) / 2.0
+        if self.expand_n:
+            alpha = expanded_tail(alpha, self.expand_n)
         if self.method == "bca":
             z = float(ndtri(alpha))
             levels = (self._bca_level(z), self._bca_level(-z))
@@ -114,7 +130,10 @@ class BootstrapDistribution:
         q_low, q_high = self._quantile_positions(null)
         lower = self._level_of(q_low)  # smallest tail whose lower end is above null
         upper = 1.0 - self._level_of(q_high)  # same for the upper end below null
-        return float(min(1.0, 2.0 * min(lower, upper)))
+        tail = min(lower, upper)
+        if self.expand_n:
+            tail = nominal_tail(tail, self.expand_n)
+        return float(min(1.0, 2.0 * tail))
 
     def _level_of(self, q: float) -> float:
         """Inverse of `_bca_level`: the tail α whose endpoint sits at quantile q."""
@@ -147,12 +166,29 @@ class BootstrapDistribution:
         return q, q
 
 
+def expanded_tail(alpha: float, n: int) -> float:
+    """Hesterberg's expanded percentile interval (2015, "What teachers should know
+    about the bootstrap"): read the resamples at the tail where a normal interval is as
+    wide as a t interval with n − 1 degrees of freedom and the n/(n − 1) variance
+    correction. A bootstrap interval is as narrow as a z interval, which undercovers at
+    small n; this widens it there (tail 2.5 % → 1.6 % at n = 20, 2.3 % at n = 100) and
+    leaves it alone at large n."""
+    return float(ndtr(math.sqrt(n / (n - 1.0)) * stdtrit(n - 1.0, alpha)))
+
+
+def nominal_tail(tail: float, n: int) -> float:
+    """The inverse of `expanded_tail`: the nominal tail at which an expanded interval
+    reads the resamples at `tail` (so p-values invert expanded intervals exactly)."""
+    return float(stdtr(n - 1.0, ndtri(tail) / math.sqrt(n / (n - 1.0))))
+
+
 def make_distribution(
     deltas: FloatArray,
     estimate: float,
     jackknife: FloatArray,
     weights: FloatArray,
     method: Method,
+    expand_n: int = 0,
 ) -> tuple[BootstrapDistribution, tuple[str, ...]]:
     """Bias correction from the bootstrap, acceleration from the jackknife.
 
@@ -162,7 +198,7 @@ def make_distribution(
     ordered = np.sort(deltas)
     notes: list[str] = []
     if method == "percentile":
-        return BootstrapDistribution(ordered, estimate, 0.0, 0.0, "percentile"), ()
+        return BootstrapDistribution(ordered, estimate, 0.0, 0.0, "percentile", expand_n), ()
     b = ordered.shape[0]
     below = np.searchsorted(ordered, estimate, "left")
     at_or_below = np.searchsorted(ordered, estimate, "right")
@@ -172,8 +208,9 @@ def make_distribution(
         why = ("the estimate lies outside every resampled value" if not math.isfinite(z0)
                else "the jackknife is undefined")
         notes.append(f"BCa not defined ({why}); percentile interval used")
-        return BootstrapDistribution(ordered, estimate, 0.0, 0.0, "percentile"), tuple(notes)
-    return BootstrapDistribution(ordered, estimate, z0, accel, "bca"), ()
+        return (BootstrapDistribution(ordered, estimate, 0.0, 0.0, "percentile", expand_n),
+                tuple(notes))
+    return BootstrapDistribution(ordered, estimate, z0, accel, "bca", expand_n), ()
 
 
 def _acceleration(jackknife: FloatArray, weights: FloatArray) -> float:
@@ -190,6 +227,22 @@ def _acceleration(jackknife: FloatArray, weights: FloatArray) -> float:
 
 
 # --- results ----------------------------------------------------------------
+
+
+class IntervalSource(Protocol):
+    """What the decision step needs from an estimate: its interval at any level and
+    the p-value of any null, each the inverse of the other. A bootstrap (or Dirichlet)
+    distribution is one; the score interval of paired proportions is another."""
+
+    @property
+    def estimate(self) -> float: ...
+
+    @property
+    def resamples(self) -> int: ...
+
+    def interval(self, confidence: float) -> tuple[float, float]: ...
+
+    def p_value(self, null: float) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -212,7 +265,7 @@ class DeltaEstimate:
     n: int = 0
     resamples: int = 0
     notes: tuple[str, ...] = ()
-    distribution: BootstrapDistribution | None = field(default=None, repr=False, compare=False)
+    distribution: IntervalSource | None = field(default=None, repr=False, compare=False)
 
     @property
     def paired(self) -> bool:
@@ -417,6 +470,7 @@ class _Group:
     unit_of_row: IntArray | None  # None: one unit per row
     by_cells: bool  # draw unit counts from a multinomial instead of row indices
     stats: dict[str, _Statistic]
+    prior: FloatArray | None = None  # Dirichlet pseudo-counts per unit: draw weights instead
 
     @property
     def n(self) -> int:
@@ -430,6 +484,8 @@ class _Group:
 
     def draw(self, rng: np.random.Generator, size: int) -> FloatArray:
         units = self.mult.shape[0]
+        if self.prior is not None:
+            return rng.dirichlet(self.mult + self.prior, size=size)
         if self.by_cells:
             counts = rng.multinomial(self.n, self.mult / self.n, size=size)
             return counts.astype(np.float64)
@@ -497,7 +553,13 @@ def _label_quantities(ct: IntArray, cc: IntArray, cb: IntArray,
 
 def _label_group(names: Sequence[str], y_true: npt.NDArray[np.generic],
                  preds: Sequence[npt.NDArray[np.generic]], task: str, positive: object,
-                 by_cells: bool) -> tuple[_Group, tuple[int, int]]:
+                 by_cells: bool, dirichlet: bool = False,
+                 ) -> tuple[_Group, tuple[int, int, int, int]]:
+    """The cells (true, candidate, baseline label) and their row counts, with the
+    correctness counts (both right, only the candidate, only the baseline, neither)
+    that McNemar's test and the score interval of accuracy read. With `dirichlet`,
+    a group that draws cell weights from the posterior (see `_dirichlet_group`) when
+    the table of possible cells is small enough."""
     (t, c, b), k = _encode_labels([y_true, *preds], task, positive)
     code = (t * k + c) * k + b
     if k**3 <= 4 * code.shape[0] + 1024:
@@ -513,15 +575,49 @@ def _label_group(names: Sequence[str], y_true: npt.NDArray[np.generic],
         mult = counts.astype(np.float64)
     ct, rest = np.divmod(cells, k * k)
     cc, cb = np.divmod(rest, k)
+    right_c, right_b = ct == cc, ct == cb
+    both, cand_only, base_only, neither = (int(mult[mask].sum()) for mask in (
+        right_c & right_b, right_c & ~right_b, ~right_c & right_b, ~right_c & ~right_b))
+    correctness = (both, cand_only, base_only, neither)
+    if dirichlet:
+        posterior = _dirichlet_group(names, ct, cc, cb, mult, k, task == "binary")
+        if posterior is not None:
+            return posterior, correctness
     x = _label_quantities(ct, cc, cb, k)
     stats: dict[str, _Statistic] = {
         name: _label_statistic(name, k, task == "binary", x) for name in names}
-    # McNemar's discordant counts come free from the cells.
-    cand_only = float(mult[(ct == cc) & (ct != cb)].sum())
-    base_only = float(mult[(ct != cc) & (ct == cb)].sum())
     # A multinomial draw costs per cell, a row draw per row: pool only when it pays.
     group = _Group(mult, unit_of_row, by_cells and 4 * cells.shape[0] <= code.shape[0], stats)
-    return group, (int(cand_only), int(base_only))
+    return group, correctness
+
+
+def _dirichlet_group(names: Sequence[str], ct: IntArray, cc: IntArray, cb: IntArray,
+                     mult: FloatArray, k: int, binary: bool) -> _Group | None:
+    """Every possible cell of the observed true labels, for a Dirichlet posterior.
+
+    Why: a label metric's delta is decided by the rows where the models disagree, and
+    on a small eval set a resample cannot draw a kind of disagreement that was never
+    observed — so the bootstrap interval is too narrow exactly where a false verdict
+    is likeliest (measured for f1 at n = 100: 92 % coverage, 3.8 % one-sided error at
+    the margin; at n = 20, 54 %). Weighting the cells by a Dirichlet posterior with
+    PRIOR_ROWS_PER_LABEL pseudo-rows spread over the k² (candidate, baseline) label
+    pairs of each true label — 0.5 per cell for a binary task, Jeffreys' prior — gives
+    unseen disagreement its due: 95–96 % coverage from n = 100, and at large n the
+    same interval as the bootstrap (the Bayesian bootstrap, Rubin 1981, with a prior).
+    None when the table is too big to weigh every cell (many classes)."""
+    trues = np.unique(ct)
+    size = trues.shape[0] * k * k
+    if size > DIRICHLET_MAX_CELLS:
+        return None
+    grid = np.arange(size, dtype=np.int64)
+    all_c, all_b = np.divmod(grid % (k * k), k)
+    all_t = trues[grid // (k * k)]
+    counts = np.zeros(size)
+    counts[np.searchsorted(trues, ct) * k * k + cc * k + cb] = mult
+    x = _label_quantities(all_t, all_c, all_b, k)
+    stats: dict[str, _Statistic] = {name: _label_statistic(name, k, binary, x) for name in names}
+    prior = np.full(size, PRIOR_ROWS_PER_LABEL / (k * k))
+    return _Group(counts, None, True, stats, prior=prior)
 
 
 def _row_statistic(name: str, y: FloatArray | BoolArray,
@@ -587,84 +683,156 @@ def paired_bootstrap(
     positive: object = 1,
     resamples: int = DEFAULT_RESAMPLES,
     confidence: float = DEFAULT_CONFIDENCE,
-    method: Method = "bca",
+    method: Choice = "auto",
     seed: int | np.random.Generator | None = None,
     resampling: Resampling = "auto",
 ) -> dict[str, DeltaEstimate]:
-    """Delta = candidate − baseline for each metric, with a paired bootstrap interval.
+    """Delta = candidate − baseline for each metric, with a paired interval.
 
-    Every metric's two models are scored on the same resamples. Label metrics share
-    one set of resamples (multinomial over cells; with resampling="rows", row
-    indices exactly as scipy draws them), continuous metrics share another
-    (row indices). Scores are the positive-class probability, as in mlci.metrics.
-    """
+    method="auto" (what `compare` uses) picks per metric the interval that keeps its
+    coverage at small n (docs/compare.md, "Calibration"): accuracy, the SCAS score
+    interval (`mlci.stats.paired_proportions`, no resampling); other label metrics, a
+    Dirichlet posterior over the cells (`_dirichlet_group`); roc_auc, DeLong's
+    interval; other continuous metrics, the bootstrap at expanded tails
+    (`expanded_tail`; percentile below BCA_MIN_ROWS rows, BCa above). "bca" and
+    "percentile" are the plain paired bootstrap for every metric, checked against scipy."""
     names = list(dict.fromkeys(metrics))
-    _check_metrics(names, task)
-    if resamples < 1:
-        raise InputError(f"resamples must be at least 1, got {resamples}")
-    if not 0.0 < confidence < 1.0:
-        raise InputError(f"confidence must be between 0 and 1, got {confidence}")
-    if method not in ("bca", "percentile"):
-        raise InputError(f"unknown interval method {method!r}; expected bca or percentile")
-    if resampling not in ("auto", "rows"):
-        raise InputError(f"unknown resampling {resampling!r}; expected auto or rows")
+    _check_arguments(names, task, resamples, confidence, method, resampling)
     truth = _as_1d(y_true, "y_true", None)
     n = truth.shape[0]
     if n < 2:
         raise InputError(f"a paired comparison needs at least 2 rows, got {n}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-    groups: list[_Group] = []
-    discordant: tuple[int, int] | None = None
+    auto = method == "auto" and resampling == "auto"
+    boot: Method = "bca" if method == "auto" else method
+    results: dict[str, DeltaEstimate] = {}
+    correctness: tuple[int, int, int, int] | None = None
     label_names = [m for m in names if m in LABEL_METRICS]
     if label_names:
         if candidate_pred is None or baseline_pred is None:
             raise InputError(f"metric {label_names[0]} needs predicted labels from both models")
         preds = [_as_1d(candidate_pred, "candidate predictions", n),
                  _as_1d(baseline_pred, "baseline predictions", n)]
-        group, discordant = _label_group(label_names, truth, preds, task, positive,
-                                         by_cells=resampling == "auto")
-        groups.append(group)
-
+        found, correctness = _label_estimates(label_names, truth, preds, task, positive,
+                                              rng, resamples, confidence, method, resampling)
+        results.update(found)
     row_names = [m for m in names if m not in LABEL_METRICS]
     auc_inputs: tuple[BoolArray, FloatArray, FloatArray] | None = None
     if row_names:
-        if task == "regression":
-            y: FloatArray | BoolArray = _as_float(truth, "y_true", n)
-            pair = (candidate_pred, baseline_pred, "predictions")
-        else:
-            y = truth == positive
-            pair = (candidate_score, baseline_score, "scores (positive-class probabilities)")
-        if pair[0] is None or pair[1] is None:
-            raise InputError(f"metric {row_names[0]} needs {pair[2]} from both models")
-        values = [_as_float(pair[0], f"candidate {pair[2]}", n),
-                  _as_float(pair[1], f"baseline {pair[2]}", n)]
-        if "roc_auc" in row_names:
-            n_pos = int(np.count_nonzero(y))
-            if n_pos in (0, n):
-                which = "negative" if n_pos == 0 else "positive"
-                raise InputError(f"metric roc_auc needs both classes in y_true, but all {n} rows "
-                                 f"are {which} (positive label {positive!r})")
-            auc_inputs = (y.astype(bool), values[0], values[1])
-        stats = {name: _row_statistic(name, y, values) for name in row_names}
-        groups.append(_Group(np.ones(n), None, False, stats))
+        group, auc_inputs = _row_group(row_names, truth, task, positive, n,
+                                       (candidate_pred, baseline_pred),
+                                       (candidate_score, baseline_score))
+        if auto and auc_inputs is not None and _delong_defined(auc_inputs[0]):
+            results["roc_auc"] = delong_estimate(auc_inputs, confidence)
+            del group.stats["roc_auc"]
+        if group.stats:
+            results.update(_run_group(group, rng, resamples, confidence, boot, expand=auto))
+    return {name: _with_known_test(results[name], correctness, auc_inputs, confidence)
+            for name in names}
 
-    results: dict[str, DeltaEstimate] = {}
-    for group in groups:
-        results.update(_run_group(group, rng, resamples, confidence, method))
 
-    out: dict[str, DeltaEstimate] = {}
-    for name in names:
-        est = results[name]
-        p_value, test = est.p_value, est.test
-        if name == "accuracy" and discordant is not None:
-            p_value, test = mcnemar_exact_counts(*discordant).p_value, "mcnemar-exact"
-        elif name == "roc_auc" and auc_inputs is not None and _delong_defined(auc_inputs[0]):
-            p_value, test = delong(*auc_inputs, confidence=confidence).p_value, "delong"
-        out[name] = DeltaEstimate(est.metric, est.candidate, est.baseline, est.delta, est.ci,
-                                  p_value, est.method, test, est.confidence, est.n,
-                                  est.resamples, est.notes, est.distribution)
-    return out
+def _with_known_test(est: DeltaEstimate, correctness: tuple[int, int, int, int] | None,
+                     auc_inputs: tuple[BoolArray, FloatArray, FloatArray] | None,
+                     confidence: float) -> DeltaEstimate:
+    """The p-value shown is the test reviewers know, when there is one: McNemar's exact
+    test for accuracy, DeLong's for roc_auc (whatever the interval's method)."""
+    if est.metric == "accuracy" and correctness is not None:
+        found = mcnemar_exact_counts(correctness[1], correctness[2]).p_value
+        return replace(est, p_value=found, test="mcnemar-exact")
+    if est.metric == "roc_auc" and auc_inputs is not None and _delong_defined(auc_inputs[0]):
+        return replace(est, p_value=delong(*auc_inputs, confidence=confidence).p_value,
+                       test="delong")
+    return est
+
+
+def _label_estimates(names: list[str], truth: npt.NDArray[np.generic],
+                     preds: list[npt.NDArray[np.generic]], task: str, positive: object,
+                     rng: np.random.Generator, resamples: int, confidence: float,
+                     method: Choice, resampling: Resampling,
+                     ) -> tuple[dict[str, DeltaEstimate], tuple[int, int, int, int]]:
+    """Label metrics (one set of cells), and the correctness counts McNemar reads."""
+    auto = method == "auto" and resampling == "auto"
+    resampled = [m for m in names if not (auto and m == "accuracy")]
+    group, correctness = _label_group(resampled or names, truth, preds, task, positive,
+                                      by_cells=resampling == "auto", dirichlet=auto)
+    found: dict[str, DeltaEstimate] = {}
+    if resampled:
+        boot: Method = "bca" if method == "auto" else method
+        found.update(_run_group(group, rng, resamples, confidence, boot, expand=auto))
+    if auto and "accuracy" in names:
+        found["accuracy"] = score_estimate(correctness, confidence)
+    return found, correctness
+
+
+def score_estimate(counts: tuple[int, int, int, int], confidence: float) -> DeltaEstimate:
+    """Accuracy from the correctness counts (both right, only the candidate, only the
+    baseline, neither), with the SCAS score interval instead of resamples."""
+    both, cand_only, base_only, neither = counts
+    n = both + cand_only + base_only + neither
+    source = PairedScoreInterval(both, cand_only, base_only, neither)
+    candidate, baseline = (both + cand_only) / n, (both + base_only) / n
+    return DeltaEstimate(
+        metric="accuracy", candidate=candidate, baseline=baseline,
+        delta=candidate - baseline, ci=source.interval(confidence),
+        p_value=mcnemar_exact_counts(cand_only, base_only).p_value, test="mcnemar-exact",
+        method=source.method, confidence=confidence, n=n, resamples=0,
+        notes=(f"score interval of paired proportions (SCAS, continuity "
+               f"{source.continuity}); {cand_only} rows only the candidate got right, "
+               f"{base_only} only the baseline",),
+        distribution=source)
+
+
+def delong_estimate(auc_inputs: tuple[BoolArray, FloatArray, FloatArray],
+                    confidence: float) -> DeltaEstimate:
+    """ROC AUC with DeLong's interval (`mlci.stats.tests.NormalInterval`)."""
+    found = delong(*auc_inputs, confidence=confidence)
+    source = NormalInterval(found.delta, found.se)
+    return DeltaEstimate(
+        metric="roc_auc", candidate=found.auc_candidate, baseline=found.auc_baseline,
+        delta=found.delta, ci=source.interval(confidence), p_value=found.p_value,
+        method=source.method, test="delong", confidence=confidence,
+        n=int(auc_inputs[0].shape[0]), resamples=0, distribution=source)
+
+
+def _check_arguments(names: list[str], task: str, resamples: int, confidence: float,
+                     method: str, resampling: str) -> None:
+    _check_metrics(names, task)
+    if resamples < 1:
+        raise InputError(f"resamples must be at least 1, got {resamples}")
+    if not 0.0 < confidence < 1.0:
+        raise InputError(f"confidence must be between 0 and 1, got {confidence}")
+    if method not in ("auto", "bca", "percentile"):
+        raise InputError(f"unknown interval method {method!r}; expected auto, bca or "
+                         "percentile")
+    if resampling not in ("auto", "rows"):
+        raise InputError(f"unknown resampling {resampling!r}; expected auto or rows")
+
+
+def _row_group(row_names: list[str], truth: npt.NDArray[np.generic], task: str,
+               positive: object, n: int, preds: tuple[npt.ArrayLike | None, ...],
+               scores: tuple[npt.ArrayLike | None, ...],
+               ) -> tuple[_Group, tuple[BoolArray, FloatArray, FloatArray] | None]:
+    """Continuous metrics: one unit per row (and DeLong's inputs when roc_auc is asked)."""
+    if task == "regression":
+        y: FloatArray | BoolArray = _as_float(truth, "y_true", n)
+        pair = (preds[0], preds[1], "predictions")
+    else:
+        y = truth == positive
+        pair = (scores[0], scores[1], "scores (positive-class probabilities)")
+    if pair[0] is None or pair[1] is None:
+        raise InputError(f"metric {row_names[0]} needs {pair[2]} from both models")
+    values = [_as_float(pair[0], f"candidate {pair[2]}", n),
+              _as_float(pair[1], f"baseline {pair[2]}", n)]
+    auc_inputs = None
+    if "roc_auc" in row_names:
+        n_pos = int(np.count_nonzero(y))
+        if n_pos in (0, n):
+            which = "negative" if n_pos == 0 else "positive"
+            raise InputError(f"metric roc_auc needs both classes in y_true, but all {n} rows "
+                             f"are {which} (positive label {positive!r})")
+        auc_inputs = (y.astype(bool), values[0], values[1])
+    stats = {name: _row_statistic(name, y, values) for name in row_names}
+    return _Group(np.ones(n), None, False, stats), auc_inputs
 
 
 def _delong_defined(is_pos: BoolArray) -> bool:
@@ -673,22 +841,11 @@ def _delong_defined(is_pos: BoolArray) -> bool:
 
 
 def _run_group(group: _Group, rng: np.random.Generator, resamples: int, confidence: float,
-               method: Method) -> dict[str, DeltaEstimate]:
-    parts: dict[str, list[FloatArray]] = {name: [] for name in group.stats}
-    max_size = resamples if group.by_cells else max(1, ROW_CHUNK_ELEMENTS // group.n)
-    for size in _chunks(resamples, group.bytes_per_resample(), max_size):
-        counts = group.draw(rng, size)
-        shared: dict[int, FloatArray] = {}  # label metrics share one table of sums
-        for name, stat in group.stats.items():
-            if isinstance(stat, _Linear):
-                key = id(stat.x)
-                if key not in shared:
-                    shared[key] = stat.sums(counts)
-                pair = stat.fn(shared[key])
-            else:
-                pair = stat.values(counts)
-            parts[name].append(pair[:, 0] - pair[:, 1])
-
+               method: Method, *, expand: bool = False) -> dict[str, DeltaEstimate]:
+    """Resample (or, for a Dirichlet group, draw posterior weights), then one estimate
+    per metric. `expand`: widen bootstrap tails for the sample size (`expanded_tail`)."""
+    parts = _draw_deltas(group, rng, resamples)
+    posterior = group.prior is not None
     out: dict[str, DeltaEstimate] = {}
     full = group.mult[None, :]
     for name, stat in group.stats.items():
@@ -706,16 +863,41 @@ def _run_group(group: _Group, rng: np.random.Generator, resamples: int, confiden
             notes.append(f"{dropped} of {resamples} resamples left {name} undefined "
                          "and were dropped")
             deltas = deltas[finite]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            jack, weights = stat.jackknife(group.mult)
-        dist, more = make_distribution(deltas, estimate, jack[:, 0] - jack[:, 1], weights,
-                                       method)
-        notes.extend(more)
+        if posterior:  # equal-tailed posterior interval: no bias or skew to correct
+            dist = BootstrapDistribution(np.sort(deltas), estimate, 0.0, 0.0, "percentile")
+            label = "dirichlet"
+        else:
+            chosen: Method = "percentile" if expand and group.n < BCA_MIN_ROWS else method
+            with np.errstate(invalid="ignore", divide="ignore"):
+                jack, weights = stat.jackknife(group.mult)
+            dist, more = make_distribution(deltas, estimate, jack[:, 0] - jack[:, 1], weights,
+                                           chosen, group.n if expand else 0)
+            notes.extend(more)
+            label = f"bootstrap-{dist.method}" + ("-expanded" if expand else "")
         p_zero = max(dist.p_value(0.0), 1.0 / (dist.resamples + 1))
         out[name] = DeltaEstimate(
             metric=name, candidate=float(point[0]), baseline=float(point[1]), delta=estimate,
-            ci=dist.interval(confidence), p_value=p_zero, method=f"bootstrap-{dist.method}",
-            test="bootstrap", confidence=confidence, n=group.n, resamples=dist.resamples,
-            notes=tuple(notes), distribution=dist,
+            ci=dist.interval(confidence), p_value=p_zero, method=label,
+            test="dirichlet" if posterior else "bootstrap", confidence=confidence, n=group.n,
+            resamples=dist.resamples, notes=tuple(notes), distribution=dist,
         )
     return out
+
+
+def _draw_deltas(group: _Group, rng: np.random.Generator,
+                 resamples: int) -> dict[str, list[FloatArray]]:
+    parts: dict[str, list[FloatArray]] = {name: [] for name in group.stats}
+    max_size = resamples if group.by_cells else max(1, ROW_CHUNK_ELEMENTS // group.n)
+    for size in _chunks(resamples, group.bytes_per_resample(), max_size):
+        counts = group.draw(rng, size)
+        shared: dict[int, FloatArray] = {}  # label metrics share one table of sums
+        for name, stat in group.stats.items():
+            if isinstance(stat, _Linear):
+                key = id(stat.x)
+                if key not in shared:
+                    shared[key] = stat.sums(counts)
+                pair = stat.fn(shared[key])
+            else:
+                pair = stat.values(counts)
+            parts[name].append(pair[:, 0] - pair[:, 1])
+    return parts

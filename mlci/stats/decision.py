@@ -20,13 +20,19 @@ wording and the test wording the same statement.
 Multiplicity. When several metrics (and slices) are judged at once, each extra
 interval is one more chance of a false pass or a false fail. We control the
 family-wise error rate with Holm's step-down procedure, applied to the p-values
-of those boundary tests — p-values obtained by inverting the very bootstrap
-intervals we display (`BootstrapDistribution.p_value`), not from a separate
-test. A hypothesis Holm rejects at rank j was tested at level α/(m − j + 1), and
+of those boundary tests — p-values obtained by inverting the very intervals we
+display (`IntervalSource.p_value`: bootstrap, Dirichlet, score or DeLong), not
+from a separate test. A hypothesis Holm rejects at rank j was tested at level α/(m − j + 1), and
 we show its interval at confidence 1 − α/(m − j + 1): that interval excludes the
 boundary. Hypotheses Holm does not reject are shown at the level where the
 procedure stopped, where their intervals include the boundary. So every shown
-interval agrees with its verdict, and the verdicts are Holm's. Holm rather than
+interval agrees with its verdict, and the verdicts are Holm's — with one exception,
+in the cautious direction: a verdict that claims a difference (`fail` under
+not-worse, `pass` under better) is not given when the test of "no difference"
+shown beside it (McNemar's exact test for accuracy, DeLong's for roc_auc) is not
+significant at the interval's level; it is a `warn` that says why. At small n the
+score interval of accuracy and McNemar's exact test can disagree, and a FAIL next to
+"p = 0.07" would contradict itself. Holm rather than
 Bonferroni because it is uniformly more powerful under the same (arbitrary)
 dependence between metrics — and metrics on the same rows are strongly
 dependent. The directional claims (pass vs fail) come from the sign of the
@@ -54,7 +60,7 @@ from scipy.special import ndtri
 
 from mlci.errors import InputError
 from mlci.metrics import METRICS
-from mlci.stats.bootstrap import DEFAULT_CONFIDENCE, BootstrapDistribution, DeltaEstimate
+from mlci.stats.bootstrap import DEFAULT_CONFIDENCE, DeltaEstimate, IntervalSource
 from mlci.stats.tests import holm, holm_levels
 
 Policy = Literal["not-worse", "better"]
@@ -184,7 +190,7 @@ def rows_to_settle(n: int, estimate: float, low: float, high: float, boundary: f
 # --- internals ------------------------------------------------------------------
 
 
-def _dist(gate: Gate) -> BootstrapDistribution:
+def _dist(gate: Gate) -> IntervalSource:
     dist = gate.estimate.distribution
     assert dist is not None
     return dist
@@ -216,6 +222,12 @@ def _paired_decision(gate: Gate, policy: Policy, threshold: float, level: float,
     direction = "" if gate.higher_is_better else " (lower is better)"
     name = f"{gate.label}: " if gate.label else ""
     rows_needed = more_rows = None
+    unshown = _not_significant(est, status, policy, level)
+    if unshown:
+        message = (f"{name}{where} is {'below' if status == 'fail' else 'above'} the margin "
+                   f"{_num(threshold)}{direction}, but {unshown}: inconclusive")
+        return Decision("warn", message, threshold, (low, high), level, p_adj, None, None,
+                        tests)
     if status == "warn":
         rows_needed = rows_to_settle(est.n, sign * est.delta, imp_low, imp_high, boundary,
                                      level)
@@ -235,6 +247,22 @@ def _paired_decision(gate: Gate, policy: Policy, threshold: float, level: float,
         message = f"{name}{where} is {side} the margin {_num(threshold)}{direction}: {meaning}"
     return Decision(status, message, threshold, (low, high), level, p_adj, rows_needed,
                     more_rows, tests)
+
+
+def _not_significant(est: DeltaEstimate, status: Verdict, policy: Policy,
+                     level: float) -> str | None:
+    """A verdict that claims a difference (worse beyond the margin; better by it) next to
+    a test of "no difference" that does not find one would contradict itself on the
+    page — a FAIL beside McNemar's p = 0.07. Such a verdict is not given: the reason,
+    or None. The interval and the test can disagree at small n (McNemar's exact test
+    is more conservative than the score interval)."""
+    claims = (status == "fail") if policy == "not-worse" else (status == "pass")
+    if not claims or est.p_value is None or est.p_value < 1.0 - level:
+        return None
+    test = {"mcnemar-exact": "McNemar's exact test", "delong": "DeLong's test"}.get(
+        est.test or "", f"the {est.test} test")
+    return (f"{test} does not show a difference (p = {est.p_value:.3g} ≥ "
+            f"{1.0 - level:.3g})")
 
 
 def _meaning(status: Verdict, policy: Policy) -> str:

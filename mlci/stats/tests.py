@@ -104,6 +104,33 @@ def delong(is_positive: npt.ArrayLike, score_candidate: npt.ArrayLike,
                         (delta - half, delta + half))
 
 
+@dataclass(frozen=True)
+class NormalInterval:
+    """estimate ± z·se at any level, and the two-sided p-value of any null: DeLong's
+    interval of a difference of AUCs. Measured (bench/aa_simulation.py) it keeps 95–96 %
+    coverage from n = 100, where the bootstrap of the AUC undercovers (89–94 %), and it
+    is the interval of the DeLong p-value shown beside it. With se = 0 (the same
+    ranking from both models) the interval is the point."""
+
+    estimate: float
+    se: float
+    method: str = "delong"
+
+    @property
+    def resamples(self) -> int:
+        return 0
+
+    def interval(self, confidence: float) -> tuple[float, float]:
+        half = float(ndtri(0.5 + confidence / 2.0)) * self.se
+        return self.estimate - half, self.estimate + half
+
+    def p_value(self, null: float) -> float:
+        gap = abs(self.estimate - null)
+        if self.se == 0.0:
+            return 1.0 if gap == 0.0 else 0.0
+        return float(min(1.0, 2.0 * ndtr(-gap / self.se)))
+
+
 def holm(p_values: Sequence[float] | npt.ArrayLike) -> FloatArray:
     """Holm-adjusted p-values (step-down, monotone, capped at 1), in input order."""
     p = np.asarray(p_values, dtype=np.float64)

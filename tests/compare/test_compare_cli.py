@@ -45,15 +45,33 @@ def case(write_config: Callable[..., Path],
 
 
 def test_identical_models_pass(case: Callable[..., None], mlci: Any) -> None:
-    frame = predictions(400, 0.1)
+    """No disagreement on 1,000 rows bounds the population's at about 0.3 %: not worse
+    by 0.005. The interval is the score interval of paired proportions, not resampled."""
+    frame = predictions(1000, 0.1)
     case(frame, frame)
     run = mlci("compare", "--candidate", "cand.csv", "--baseline", "base.csv")
     assert run.exit_code == 0
     check = run.doc("compare")["checks"][0]
-    assert (check["name"], check["status"], check["delta"], check["ci"]) == (
-        "accuracy", "pass", 0.0, [0.0, 0.0])
-    assert check["threshold"] == -0.005
+    assert (check["name"], check["status"], check["delta"], check["method"]) == (
+        "accuracy", "pass", 0.0, "score-scas")
+    assert check["ci"] == pytest.approx([-0.0032704194534, 0.0032704194534], abs=1e-12)
+    assert (check["threshold"], check["p_value"], check["test"]) == (-0.005, 1.0, "mcnemar-exact")
+    assert "resamples" not in check
     assert run.doc("compare")["paired"] is True
+
+
+def test_identical_models_on_few_rows_are_inconclusive(case: Callable[..., None],
+                                                       mlci: Any) -> None:
+    """No disagreement on 300 rows still allows about 1 % in the population, more than
+    the margin: the bootstrap said [0, 0] and passed; the score interval says so."""
+    frame = predictions(300, 0.1)
+    case(frame, frame)
+    run = mlci("compare", "--candidate", "cand.csv", "--baseline", "base.csv")
+    assert run.exit_code == 0
+    check = run.doc("compare")["checks"][0]
+    assert check["status"] == "warn"
+    assert check["ci"] == pytest.approx([-0.0108931061, 0.0108931061], abs=1e-9)
+    assert check["rows_needed"] > 1000
 
 
 def test_model_names_the_subject(case: Callable[..., None], mlci: Any, workdir: Path) -> None:

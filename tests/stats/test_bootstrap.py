@@ -157,7 +157,8 @@ def test_cells_agree_with_scipy_within_monte_carlo_error() -> None:
     for metric in ("accuracy", "f1"):
         cand, base, fn = REFERENCE[metric]
         ours = paired_bootstrap([metric], data["y"], task="binary", candidate_pred=data["pc"],
-                                baseline_pred=data["pb"], resamples=4000, seed=1)[metric]
+                                baseline_pred=data["pb"], resamples=4000, seed=1,
+                                method="bca")[metric]
         ref = _scipy_ci(data, fn, cand, base, "bca", 4000, 2)
         assert ours.distribution is not None and ours.ci is not None
         sigma = float(np.std(ours.distribution.deltas))
@@ -173,7 +174,7 @@ def test_multiclass_cells_agree_with_rows() -> None:
     pb = np.where(rng.random(n) < 0.65, y, rng.choice(["a", "b", "c", "e"], n))
     names = ["accuracy", "balanced_accuracy", "precision", "recall", "f1"]
     fast = paired_bootstrap(names, y, task="multiclass", candidate_pred=pc, baseline_pred=pb,
-                            resamples=4000, seed=1)
+                            resamples=4000, seed=1, method="bca")
     rows = paired_bootstrap(names, y, task="multiclass", candidate_pred=pc, baseline_pred=pb,
                             resamples=4000, seed=2, resampling="rows")
     for name in names:
@@ -314,24 +315,56 @@ def test_point_values_equal_mlci_metrics() -> None:
 def test_seeded_runs_repeat_and_direction_is_candidate_minus_baseline() -> None:
     data = _binary(1000, seed=1, acc_c=0.9, acc_b=0.8)
     a = paired_bootstrap(["accuracy"], data["y"], task="binary", candidate_pred=data["pc"],
-                         baseline_pred=data["pb"], seed=7)["accuracy"]
+                         baseline_pred=data["pb"], seed=7, method="bca")["accuracy"]
     b = paired_bootstrap(["accuracy"], data["y"], task="binary", candidate_pred=data["pc"],
-                         baseline_pred=data["pb"], seed=7)["accuracy"]
+                         baseline_pred=data["pb"], seed=7, method="bca")["accuracy"]
     assert a.ci == b.ci
     assert a.delta > 0 and a.ci is not None and a.ci[0] > 0
     assert a.resamples == bootstrap.DEFAULT_RESAMPLES
     assert a.test == "mcnemar-exact" and a.p_value is not None and a.p_value < 1e-4
+    auto = paired_bootstrap(["accuracy"], data["y"], task="binary", candidate_pred=data["pc"],
+                            baseline_pred=data["pb"], seed=8)["accuracy"]
+    assert (auto.method, auto.resamples, auto.test, auto.p_value) == (
+        "score-scas", 0, "mcnemar-exact", a.p_value)
+    assert auto.delta == a.delta and auto.ci is not None and auto.ci[0] > 0
 
 
-def test_identical_models_give_a_zero_interval() -> None:
+def test_methods_chosen_per_metric() -> None:
     data = _binary(300, seed=3)
-    est = paired_bootstrap(["accuracy", "f1", "roc_auc"], data["y"], task="binary",
-                           candidate_pred=data["pc"], baseline_pred=data["pc"],
-                           candidate_score=data["sc"], baseline_score=data["sc"],
+    est = paired_bootstrap(["accuracy", "f1", "precision", "roc_auc", "brier"], data["y"],
+                           task="binary", candidate_pred=data["pc"], baseline_pred=data["pb"],
+                           candidate_score=data["sc"], baseline_score=data["sb"],
                            resamples=200, seed=1)
-    for e in est.values():
+    assert {k: (e.method, e.test, e.resamples) for k, e in est.items()} == {
+        "accuracy": ("score-scas", "mcnemar-exact", 0),
+        "f1": ("dirichlet", "dirichlet", 200), "precision": ("dirichlet", "dirichlet", 200),
+        "roc_auc": ("delong", "delong", 0),
+        "brier": ("bootstrap-percentile-expanded", "bootstrap", 200)}
+    plain = paired_bootstrap(["accuracy", "f1"], data["y"], task="binary",
+                             candidate_pred=data["pc"], baseline_pred=data["pb"],
+                             resamples=200, seed=1, method="percentile")
+    assert [e.method for e in plain.values()] == ["bootstrap-percentile"] * 2
+
+
+def test_identical_models() -> None:
+    """Identical predictions on 300 rows: the bootstrap sees no disagreement and says
+    [0, 0]; the score interval and the Dirichlet posterior still allow the disagreement
+    300 rows cannot rule out (up to about 1 %), symmetrically for accuracy."""
+    data = _binary(300, seed=3)
+    args = {"task": "binary", "candidate_pred": data["pc"], "baseline_pred": data["pc"],
+            "candidate_score": data["sc"], "baseline_score": data["sc"], "resamples": 200,
+            "seed": 1}
+    boot = paired_bootstrap(["accuracy", "f1", "roc_auc"], data["y"], method="bca", **args)
+    for e in boot.values():
         assert e.delta == 0.0 and e.ci == (0.0, 0.0)
         assert e.p_value == 1.0
+    auto = paired_bootstrap(["accuracy", "f1", "roc_auc"], data["y"], **args)
+    low, high = auto["accuracy"].ci or (0.0, 0.0)
+    assert low == pytest.approx(-high, abs=1e-15) and high == pytest.approx(0.0108931061, 1e-8)
+    assert auto["accuracy"].p_value == 1.0
+    f1_low, f1_high = auto["f1"].ci or (0.0, 0.0)
+    assert f1_low < -0.005 and f1_high > 0.005
+    assert auto["roc_auc"].ci == (0.0, 0.0)
 
 
 def test_interval_and_p_value_agree_at_every_level() -> None:
@@ -375,3 +408,92 @@ def test_unpaired_estimate_has_no_interval() -> None:
     est = bootstrap.unpaired_estimate("accuracy", 0.91, 0.9)
     assert est.ci is None and not est.paired
     assert est.delta == pytest.approx(0.01)
+
+
+# --- the small-sample methods of method="auto" -------------------------------------
+
+
+def test_expanded_tails_are_hesterbergs() -> None:
+    """α' = Φ(√(n/(n−1)) · t_{n−1}(α)), by hand with scipy's t quantile, and back."""
+    for n in (2, 5, 20, 100, 999):
+        for alpha in (0.0005, 0.025, 0.05, 0.3):
+            want = stats.norm.cdf(np.sqrt(n / (n - 1)) * stats.t.ppf(alpha, n - 1))
+            got = bootstrap.expanded_tail(alpha, n)
+            assert got == pytest.approx(want, rel=1e-10, abs=1e-300)
+            if got > 1e-250:  # below, Φ underflows: no level reaches that far out
+                assert bootstrap.nominal_tail(got, n) == pytest.approx(alpha, rel=1e-9)
+    assert bootstrap.expanded_tail(0.025, 20) == pytest.approx(0.0158808, abs=1e-7)
+
+
+def test_expanded_interval_and_p_value_agree_at_every_level() -> None:
+    data = _regression(60, seed=4)
+    e = paired_bootstrap(["mae"], data["y"], task="regression", candidate_pred=data["pc"],
+                         baseline_pred=data["pb"], resamples=1000, seed=3)["mae"]
+    dist = e.distribution
+    assert isinstance(dist, bootstrap.BootstrapDistribution)
+    assert (e.method, dist.method, dist.expand_n) == (
+        "bootstrap-percentile-expanded", "percentile", 60)
+    level = bootstrap.expanded_tail(0.025, 60)
+    assert e.ci == pytest.approx(tuple(np.quantile(dist.deltas, [level, 1 - level])), abs=1e-15)
+    for null in np.linspace(dist.deltas[0] - 0.01, dist.deltas[-1] + 0.01, 41):
+        p = dist.p_value(float(null))
+        for confidence in (0.8, 0.9, 0.95, 0.99):
+            low, high = dist.interval(confidence)
+            if abs(p - (1 - confidence)) > 1e-9:
+                assert (low > null or high < null) == (p < 1 - confidence)
+    big = _regression(1200, seed=4)
+    e = paired_bootstrap(["mae"], big["y"], task="regression", candidate_pred=big["pc"],
+                         baseline_pred=big["pb"], resamples=200, seed=3)["mae"]
+    assert e.method == "bootstrap-bca-expanded"
+
+
+def test_dirichlet_draws_are_numpys_with_jeffreys_prior() -> None:
+    """The f1 interval of a binary task, recomputed by hand: weights over the 8 cells
+    (true, candidate, baseline label) from numpy's Dirichlet with the observed counts
+    plus 0.5 each, f1 of both models from the weighted cells, type-7 quantiles."""
+    data = _binary(150, seed=9)
+    y, pc, pb = data["y"], data["pc"], data["pb"]
+    est = paired_bootstrap(["f1"], y, task="binary", candidate_pred=pc, baseline_pred=pb,
+                           resamples=500, seed=21)["f1"]
+    counts = np.bincount((y * 2 + pc) * 2 + pb, minlength=8).astype(float)
+    weights = np.random.default_rng(21).dirichlet(counts + 0.5, size=500)
+    cell = np.arange(8)
+    t, c, b = cell // 4, (cell // 2) % 2, cell % 2
+
+    def f1(pred: Any) -> Any:
+        tp = weights @ ((t == 1) & (pred == 1))
+        return 2 * tp / (weights @ (t == 1) + weights @ (pred == 1))
+
+    deltas = np.sort(f1(c) - f1(b))
+    assert est.ci == pytest.approx(tuple(np.quantile(deltas, [0.025, 0.975])), abs=1e-12)
+    assert est.delta == pytest.approx(metrics.compute("f1", y, pc, task="binary")
+                                      - metrics.compute("f1", y, pb, task="binary"), abs=1e-12)
+    assert (est.method, est.test, est.resamples) == ("dirichlet", "dirichlet", 500)
+
+
+def test_many_classes_fall_back_to_the_bootstrap() -> None:
+    rng = np.random.default_rng(2)
+    n, k = 600, 20  # 20 true labels x 400 label pairs: more cells than the posterior weighs
+    y = rng.integers(0, k, n)
+    pc = np.where(rng.random(n) < 0.7, y, rng.integers(0, k, n))
+    pb = np.where(rng.random(n) < 0.7, y, rng.integers(0, k, n))
+    est = paired_bootstrap(["f1"], y, task="multiclass", candidate_pred=pc, baseline_pred=pb,
+                           resamples=200, seed=0)["f1"]
+    assert est.method == "bootstrap-percentile-expanded"
+
+
+def test_roc_auc_is_delongs_interval() -> None:
+    from mlci.stats.tests import delong
+
+    data = _binary(400, seed=6)
+    est = paired_bootstrap(["roc_auc"], data["y"], task="binary", candidate_score=data["sc"],
+                           baseline_score=data["sb"], confidence=0.9, seed=1)["roc_auc"]
+    ref = delong(data["y"] == 1, data["sc"], data["sb"], confidence=0.9)
+    assert est.ci == pytest.approx(ref.ci, abs=1e-15)
+    assert (est.p_value, est.delta, est.method) == (ref.p_value, ref.delta, "delong")
+    assert est.distribution is not None
+    assert est.distribution.p_value(0.0) == pytest.approx(ref.p_value, abs=1e-15)
+    tiny = paired_bootstrap(["roc_auc"], [1, 0, 0, 0, 0], task="binary",
+                            candidate_score=[0.9, 0.1, 0.2, 0.3, 0.4],
+                            baseline_score=[0.8, 0.5, 0.2, 0.3, 0.1], resamples=50, seed=1)
+    assert tiny["roc_auc"].method.startswith("bootstrap-")  # DeLong needs 2 of each class
