@@ -2,28 +2,37 @@
 old dependency set (full MLflow), the new one (mlflow-skinny and what the steps
 need) and the new one with the `server` extra, side by side in one run.
 
-Run: python bench/install.py [--sets old,new,server] [--work DIR]
+Run: python bench/install.py [--sets old,new,server] [--installers pip,setup] [--work DIR]
 
-For each set, in fresh venvs under --work (default: a temporary folder):
+Each set is installed two ways into fresh venvs under --work (default: a temporary
+folder):
 
-- cold: `python -m venv` and `pip install` with an empty pip cache (everything is
-  downloaded), as the first job of a new mlci version does;
-- warm pip: the same with pip's cache filled by the cold run (only unpacking);
+- pip: `pip install` (this interpreter's pip, into a venv made without pip), as
+  `pip install mlci` does; the new sets with `-c mlci/constraints.txt`;
+- setup: what setup/install.sh (and the GitLab setup) does: the pinned uv, fetched
+  by pip, installs with the constraints, then the modules the steps import are
+  compiled to bytecode (so a cached venv imports fast).
+
+And measured:
+
+- cold: with empty pip and uv caches (everything is downloaded), as the first job
+  of a new mlci version is;
+- warm: the same with the caches the cold run filled (unpacking only);
 - cached venv: the venv packed with tar (what actions/cache and GitLab's `cache:`
-  keep) is unpacked and `mlci --version` runs, as every later job does;
+  keep), unpacked, and `mlci --version` run, as every later job is;
 - size: the venv on disk.
 
-The new sets install like setup/install.sh does (`-c mlci/constraints.txt`); the old
-set is the dependency list mlci had before issue 17, unpinned, as `pip install mlci`
-was. pip runs without this machine's pip configuration (PIP_CONFIG_FILE=/dev/null),
-so a local wheel folder or mirror does not flatter one set. Goals (issue 17): a
-cached venv starts mlci in under 5 s, a cold install of the new set takes under 20 s.
+The old set is the dependency list mlci had before issue 17, unpinned. pip and uv
+run without this machine's pip configuration (PIP_CONFIG_FILE=/dev/null), so a
+local wheel folder or mirror does not flatter one set. Goals (issue 17): a cold
+install of the new set under 20 s, a job with the cached venv starts mlci in under 5 s.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,15 +43,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CONSTRAINTS = ROOT / "mlci" / "constraints.txt"
+INSTALL_SH = ROOT / "setup" / "install.sh"
 # mlci's dependencies before issue 17 (pyproject.toml at 0.1.0): full MLflow.
 OLD_REQUIREMENTS = ["click>=8.1", "pyyaml>=6", "jsonschema>=4.18", "requests>=2.28",
                     "numpy>=1.24", "pandas>=2.0", "pyarrow>=14", "scipy>=1.10", "mlflow>=2.16"]
-PIP = ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--progress-bar", "off"]
+PIP_FLAGS = ["--quiet", "--disable-pip-version-check", "--progress-bar", "off"]
+LABELS = {"old": "old: mlflow (full)", "new": "new: mlflow-skinny set",
+          "server": "new + [server]"}
 
 
 @dataclass
 class Row:
     name: str
+    installer: str
     cold_s: float
     warm_s: float
     cached_s: float
@@ -50,27 +63,61 @@ class Row:
     packages: int
 
 
-def pip_env(cache: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_") or k == "PIP_CERT"}
-    env.update(PIP_CONFIG_FILE=os.devnull, PIP_CACHE_DIR=str(cache))
+def uv_version() -> str:
+    """The uv release setup/install.sh pins."""
+    match = re.search(r"^uv_version=(\S+)$", INSTALL_SH.read_text(encoding="utf-8"), re.MULTILINE)
+    assert match, f"{INSTALL_SH} pins no uv_version"
+    return match.group(1)
+
+
+def compile_imports() -> str:
+    """The import lines setup/install.sh runs to write the steps' bytecode."""
+    text = INSTALL_SH.read_text(encoding="utf-8")
+    body = text.split("compile_what_steps_import() {", 1)[1].split("}", 1)[0]
+    return "\n".join(line for line in body.splitlines() if line.startswith("import "))
+
+
+def tool_env(caches: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PIP_", "UV_")) or k == "PIP_CERT"}
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_CACHE_DIR=str(caches / "pip"),
+               UV_CACHE_DIR=str(caches / "uv"), UV_NO_CONFIG="1", UV_SYSTEM_CERTS="1",
+               UV_PYTHON_DOWNLOADS="never")
     return env
 
 
-def pip_commands(name: str, python: str) -> list[list[str]]:
-    """The pip command(s) that install set `name` into the venv of `python`."""
+def requirements(name: str) -> list[list[str]]:
+    """The install argument lists of set `name`, in order."""
     if name == "old":
-        return [[python, *PIP, *OLD_REQUIREMENTS], [python, *PIP, "--no-deps", str(ROOT)]]
+        return [OLD_REQUIREMENTS, ["--no-deps", str(ROOT)]]
     target = str(ROOT) if name == "new" else f"{ROOT}[server]"
-    return [[python, *PIP, "--constraint", str(CONSTRAINTS), target]]
+    return [["--constraint", str(CONSTRAINTS), target]]
 
 
-def install(name: str, venv: Path, cache: Path) -> float:
+def commands(name: str, installer: str, venv: Path, work: Path) -> list[list[str]]:
+    python = str(venv / "bin" / "python")
+    if installer == "pip":
+        return [[sys.executable, "-m", "pip", "--python", python, "install", *PIP_FLAGS, *args]
+                for args in requirements(name)]
+    uv_dir = work / f"uv-{uv_version()}"
+    shutil.rmtree(uv_dir, ignore_errors=True)
+    bootstrap = [sys.executable, "-m", "pip", "install", *PIP_FLAGS, "--no-warn-script-location",
+                 "--target", str(uv_dir), f"uv=={uv_version()}"]
+    uv = [str(uv_dir / "bin" / "uv"), "pip", "install", "--quiet", "--python", python]
+    compile_step = [python, "-c", compile_imports()]
+    return [bootstrap, *([*uv, *args] for args in requirements(name)), compile_step]
+
+
+def install(name: str, installer: str, venv: Path, work: Path, caches: Path) -> float:
     """Seconds to create `venv` and install set `name` into it."""
     shutil.rmtree(venv, ignore_errors=True)
+    env = tool_env(caches)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # the compile step writes bytecode
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    for cmd in pip_commands(name, str(venv / "bin" / "python")):
-        subprocess.run(cmd, check=True, env=pip_env(cache), stdin=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    for cmd in commands(name, installer, venv, work):
+        subprocess.run(cmd, check=True, env=env, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL)
     elapsed = time.perf_counter() - start
     done = subprocess.run([str(venv / "bin" / "mlci"), "--version"], capture_output=True,
                           text=True, check=True)
@@ -87,10 +134,11 @@ def size_mb(folder: Path) -> float:
 
 
 def packages(venv: Path) -> int:
-    listed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "list",
-                             "--format=freeze", "--disable-pip-version-check"],
+    """Distributions installed in the venv."""
+    listed = subprocess.run([str(venv / "bin" / "python"), "-c",
+                             "import importlib.metadata as m; print(len(list(m.distributions())))"],
                             capture_output=True, text=True, check=True)
-    return len([line for line in listed.stdout.splitlines() if "==" in line])
+    return int(listed.stdout)
 
 
 def cached_start(venv: Path, work: Path) -> float:
@@ -108,50 +156,57 @@ def cached_start(venv: Path, work: Path) -> float:
     return elapsed
 
 
-def measure(name: str, work: Path) -> Row:
-    venv, cache = work / f"venv-{name}", work / f"pip-cache-{name}"
-    shutil.rmtree(cache, ignore_errors=True)
-    cold = install(name, venv, cache)
-    warm = install(name, venv, cache)
-    row = Row(name, cold, warm, 0.0, size_mb(venv), packages(venv))
+def measure(name: str, installer: str, work: Path) -> Row:
+    venv, caches = work / f"venv-{name}-{installer}", work / f"caches-{name}-{installer}"
+    shutil.rmtree(caches, ignore_errors=True)
+    cold = install(name, installer, venv, work, caches)
+    warm = install(name, installer, venv, work, caches)
+    row = Row(name, installer, cold, warm, 0.0, size_mb(venv), packages(venv))
     row.cached_s = cached_start(venv, work)
     shutil.rmtree(venv)
-    shutil.rmtree(cache, ignore_errors=True)
+    shutil.rmtree(caches, ignore_errors=True)
     return row
 
 
-LABELS = {"old": "old: mlflow (full)", "new": "new: mlflow-skinny set",
-          "server": "new + [server]"}
-
-
 def table(rows: list[Row]) -> str:
-    lines = [f"{'set':<24} {'cold install':>13} {'warm (pip cache)':>17} "
+    lines = [f"{'set':<24} {'installer':<10} {'cold install':>13} {'warm':>8} "
              f"{'cached venv':>12} {'venv size':>10} {'packages':>9}"]
     for row in rows:
-        lines.append(f"{LABELS[row.name]:<24} {row.cold_s:>11.1f} s {row.warm_s:>15.1f} s "
-                     f"{row.cached_s:>10.1f} s {row.size_mb:>7.0f} MB {row.packages:>9}")
+        lines.append(f"{LABELS[row.name]:<24} {row.installer:<10} {row.cold_s:>11.1f} s "
+                     f"{row.warm_s:>6.1f} s {row.cached_s:>10.1f} s {row.size_mb:>7.0f} MB "
+                     f"{row.packages:>9}")
     return "\n".join(lines)
+
+
+def choices(value: str, allowed: tuple[str, ...], flag: str,
+            parser: argparse.ArgumentParser) -> list[str]:
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(allowed))
+    if unknown or not names:
+        parser.error(f"{flag}: expected a comma-separated list of {', '.join(allowed)}; "
+                     f"got {value!r}")
+    return names
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", default="old,new,server",
-                        help="comma-separated, of: old, new, server (default: all three)")
+    parser.add_argument("--sets", default="old,new,server", help="of: old, new, server")
+    parser.add_argument("--installers", default="pip,setup", help="of: pip, setup")
     parser.add_argument("--work", type=Path, default=None,
                         help="folder for the venvs and caches (default: a temporary one)")
     args = parser.parse_args()
-    names = [n.strip() for n in args.sets.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(LABELS))
-    if unknown:
-        parser.error(f"--sets: unknown set(s) {', '.join(unknown)} (expected old, new, server)")
+    names = choices(args.sets, tuple(LABELS), "--sets", parser)
+    installers = choices(args.installers, ("pip", "setup"), "--installers", parser)
     with tempfile.TemporaryDirectory(prefix="mlci-bench-install-") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         rows = []
         for name in names:
-            print(f"measuring {LABELS[name]} …", file=sys.stderr, flush=True)
-            rows.append(measure(name, work))
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+            for installer in installers:
+                print(f"measuring {LABELS[name]} with {installer} …", file=sys.stderr,
+                      flush=True)
+                rows.append(measure(name, installer, work))
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, uv {uv_version()}")
     print(table(rows))
 
 

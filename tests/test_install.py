@@ -188,8 +188,18 @@ def test_a_venv_that_does_not_match_is_rebuilt(checkout: Path, tmp_path: Path, b
     assert done.stdout.splitlines()[0] == (f"Installing mlci {mlci.__version__} from "
                                            f"{checkout} into {venv}")
     assert done.returncode != 0
-    assert done.stdout.splitlines()[-1] == (f"::error title=mlci setup::pip could not install "
+    assert done.stdout.splitlines()[-1] == (f"::error title=mlci setup::could not install "
                                             f"mlci {mlci.__version__} from {checkout} "
                                             "(see the log above)")
     assert not venv.exists()
     assert not (tmp_path / "github_path").exists()
+
+
+def test_both_setups_pin_the_same_uv() -> None:
+    """uv installs (pip when it cannot); its version is pinned like the dependencies."""
+    script = (ROOT / "setup" / "install.sh").read_text(encoding="utf-8")
+    gitlab = (ROOT / "templates" / "setup.yml").read_text(encoding="utf-8")
+    (pinned,) = re.findall(r"^uv_version=(\d+\.\d+\.\d+)$", script, re.MULTILINE)
+    assert set(re.findall(r"uv==([^\s\"']+)", gitlab)) == {pinned}
+    assert set(re.findall(r'"uv (\d[^" ]*)', gitlab)) == {pinned}
+    assert f"mlci-uv-{pinned}" in gitlab

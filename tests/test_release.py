@@ -23,6 +23,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 import mlci
+from tests.tools import find_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
@@ -452,3 +453,11 @@ def test_readme_has_a_section_per_component() -> None:
     section = readme.split("\n## Components\n", 1)[1].split("\n## ", 1)[0]
     headings = re.findall(r"^### (\S+)$", section, re.MULTILINE)
     assert sorted(headings) == sorted(p.stem for p in (ROOT / "templates").glob("*.yml"))
+
+
+@pytest.mark.slow  # a linter
+def test_the_pipeline_matches_the_gitlab_ci_schema() -> None:
+    done = subprocess.run([find_tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci",
+                           "--data-transform", "gitlab-ci", str(ROOT / ".gitlab-ci.yml")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -596,7 +596,8 @@ def test_setup_script_reuses_the_venv_in_runner_temp(tmp_path: Path, mlci_versio
     (venv_bin / "mlci").chmod(0o755)
     # the stamp an install (or the cache) leaves: the key of what the venv was built from
     key = subprocess.run(["bash", str(INSTALL_SH), "key"],
-                         env={"PATH": ":".join(path_without_mlci)},
+                         env={"PATH": ":".join(path_without_mlci),
+                              "RUNNER_TEMP": str(tmp_path / "runner-temp")},
                          capture_output=True, text=True, timeout=60, check=True).stdout
     (venv_bin.parent / "mlci-setup.key").write_text(key, encoding="utf-8")
 

@@ -61,6 +61,20 @@ def pins_for_this_python() -> dict[str, str]:
     return found
 
 
+def assert_pinned(venv: Path) -> None:
+    """Every package in the venv is at its pinned version; none is unpinned."""
+    site = next((venv / "lib").glob("python3.*/site-packages"))
+    installed = {canonicalize_name(d.metadata["Name"]): d.version
+                 for d in distributions(path=[str(site)])}
+    pinned = pins_for_this_python()
+    assert installed["mlflow-skinny"] == pinned["mlflow-skinny"]
+    assert "mlflow" not in installed  # the server is an extra
+    wrong = {name: (have, pinned[name]) for name, have in installed.items()
+             if name in pinned and have != pinned[name]}
+    assert not wrong
+    assert not set(installed) - set(pinned) - {"mlci", "pip", "setuptools", "wheel"}
+
+
 def test_setup_action_installs_once_then_restores_from_the_cache(
         tmp_path: Path, run_act: Callable[..., ActRun], commit_all: Callable[[Path], None],
         path_without_mlci: list[str], mlci_version: str) -> None:
@@ -86,6 +100,7 @@ def test_setup_action_installs_once_then_restores_from_the_cache(
     assert Path(venv) == tmp_path / "runner-temp" / f"mlci-{mlci_version}"
     assert (cache / key.strip() / "mlci-setup.key").read_text().strip() == key.strip()
     assert cold.lines(f"| cache-hit=false version={mlci_version} mlci=")
+    assert_pinned(Path(venv))
 
     # the next job on a fresh runner: same paths, nothing left of the first job (act
     # empties RUNNER_TEMP after a job; this makes sure)
@@ -135,17 +150,7 @@ def test_gitlab_setup_installs_the_pinned_dependency_versions(tmp_path: Path) ->
     assert f"installing {source} into {venv}" in fresh.stdout
     assert "dependencies pinned by " in fresh.stdout
     assert fresh.stdout.rstrip().endswith(f"mlci, version {version}")
-    site = next((venv / "lib").glob("python3.*/site-packages"))
-    installed = {canonicalize_name(d.metadata["Name"]): d.version
-                 for d in distributions(path=[str(site)])}
-    pinned = pins_for_this_python()
-    assert installed["mlflow-skinny"] == pinned["mlflow-skinny"]
-    assert "mlflow" not in installed  # the server is an extra
-    wrong = {name: (have, pinned[name]) for name, have in installed.items()
-             if name in pinned and have != pinned[name]}
-    assert not wrong
-    unpinned = set(installed) - set(pinned) - {"mlci", "pip", "setuptools", "wheel"}
-    assert not unpinned
+    assert_pinned(venv)
 
     again = run_setup(script, project, bare_path, MLCI_INSTALL_VERSION=version,
                       MLCI_INSTALL_SOURCE=str(source))
