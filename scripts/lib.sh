@@ -7,7 +7,11 @@ step() { printf '\n==> %s\n' "$*"; }
 # (pip is quick when everything is already there; its cache is reused).
 ensure_venv() {
   local venv="$1" extras="$2"
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  if [ ! -x "$venv/bin/python" ]; then
+    echo "creating $venv and installing mlci with [$extras] (MLflow, pandas, scipy, …):" \
+      "about a minute on a first run, seconds after that" >&2
+    python3 -m venv "$venv"
+  fi
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[$extras]" \
     2>&1 | grep -v "^WARNING: Location" || true
   "$venv/bin/mlci" --version >/dev/null
