@@ -21,6 +21,8 @@ intervals that hold the true delta.
    judged as `compare` judges it. The ± column is the Monte-Carlo standard error.
 3. A/A (two models of equal quality) and power (a true 2-point accuracy drop) with the
    default metrics of each task, judged together with Holm's adjustment.
+4. Drift: per-column false positives of `compare --drift` on undrifted data at small
+   current windows (bench/drift_calibration.py, also runnable on its own).
 """
 
 from __future__ import annotations
@@ -368,6 +370,10 @@ def main(argv: list[str] | None = None) -> None:
                     args.resamples, args.seed)
     family_table((100, 5000) if args.quick else (100, 1000, 5000), min(reps, 1000),
                  row_reps, args.resamples, args.seed)
+    import drift_calibration  # beside this file: drift's false positives at small windows
+
+    print("\nDrift, 5,000 reference rows vs small current windows (compare --drift):\n")
+    print(drift_calibration.main(quick=args.quick))
     print(f"total {time.perf_counter() - started:.0f} s")
 
 
