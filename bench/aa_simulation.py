@@ -147,10 +147,10 @@ def label_cells(metric: str, delta: float, *, task: str = "binary", k: int = 2,
 def population_delta(metric: str, probs: np.ndarray, task: str, k: int) -> float:
     """The metric delta of a population given by cell probabilities, computed by mlci's
     own vectorised metric with each cell weighted by its probability."""
-    from mlci.stats.bootstrap import _label_group
+    from mlci.stats.units import label_group
 
     y, pc, pb = rows_of(np.ones(k**3, dtype=int), k)  # one row per cell, in cell order
-    group, _ = _label_group([metric], y, [pc, pb], task, 1, by_cells=True)
+    group, _ = label_group([metric], y, [pc, pb], task, 1, by_cells=True)
     both = group.stats[metric].values(probs[None, :])[0]
     return float(both[0] - both[1])
 
@@ -197,7 +197,7 @@ def label_judge(metric: str, task: str, k: int, resamples: int) -> Judge:
 
 
 def verdict(est: object, true: float) -> Judged:
-    from mlci.stats.bootstrap import DeltaEstimate
+    from mlci.stats.estimate import DeltaEstimate
 
     assert isinstance(est, DeltaEstimate) and est.ci is not None
     made = decide_family([gate_for(est)])[0]

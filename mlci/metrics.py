@@ -123,10 +123,16 @@ def _spec(name: str, task: str) -> MetricSpec:
         close = difflib.get_close_matches(name, METRICS, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"known metrics: {', '.join(METRICS)}"
         raise InputError(f"unknown metric {name!r}; {hint}")
+    require_task(spec, task)
+    return spec
+
+
+def require_task(spec: MetricSpec, task: str) -> None:
+    """One wording, wherever a metric meets a task it does not apply to (computing it
+    here, bootstrapping it in `mlci.stats.bootstrap`)."""
     if task not in spec.tasks:
         allowed = " or ".join(t for t in TASKS if t in spec.tasks)
-        raise InputError(f"metric {name} is for {allowed}, but task is {task}")
-    return spec
+        raise InputError(f"metric {spec.name} is for {allowed}, but task is {task}")
 
 
 # --- label metrics: everything is read off one confusion matrix -------------

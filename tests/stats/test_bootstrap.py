@@ -26,7 +26,7 @@ from scipy import stats
 
 from mlci import metrics
 from mlci.errors import InputError
-from mlci.stats import bootstrap
+from mlci.stats import bootstrap, intervals, kernels, units
 from mlci.stats.bootstrap import paired_bootstrap
 
 IntArr = npt.NDArray[np.int64]
@@ -144,8 +144,8 @@ def test_row_draws_do_not_depend_on_chunk_size(monkeypatch: pytest.MonkeyPatch) 
             "candidate_pred": data["pc"], "baseline_pred": data["pb"], "resamples": 500,
             "seed": 4, "resampling": "rows"}
     whole = paired_bootstrap(["roc_auc", "f1"], data["y"], **args)
-    monkeypatch.setattr(bootstrap, "ROW_CHUNK_ELEMENTS", 3 * 400)
-    monkeypatch.setattr(bootstrap, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(units, "ROW_CHUNK_ELEMENTS", 3 * 400)
+    monkeypatch.setattr(units, "CHUNK_BYTES", 1)
     chunked = paired_bootstrap(["roc_auc", "f1"], data["y"], **args)
     for name in whole:
         assert whole[name].ci == chunked[name].ci
@@ -205,7 +205,7 @@ def test_label_metrics_equal_mlci_metrics_on_resamples(task: str, k: int) -> Non
     labels = list(range(k))
     y = rng.choice(labels, n)
     pc, pb = rng.choice(labels, n), rng.choice(labels, n)
-    group, _ = bootstrap._label_group(LABEL, y, [pc, pb], task, 1, by_cells=True)
+    group, _ = units.label_group(LABEL, y, [pc, pb], task, 1, by_cells=True)
     idx = rng.integers(0, n, (30, n))
     idx[0] = np.arange(n)  # the full data
     idx[1] = np.flatnonzero(y == y[0])[0]  # one row repeated: single-class resample
@@ -233,7 +233,7 @@ def test_row_metrics_equal_mlci_metrics_on_resamples(name: str) -> None:
         y[:5] = 0.0  # zero targets: mape's epsilon
         preds = [y + rng.normal(0, 1, n), y + rng.normal(0, 1.5, n)]
         truth = y.astype(float)
-    stat = bootstrap._row_statistic(name, truth, preds)
+    stat = kernels.row_statistic(name, truth, preds)
     idx = rng.integers(0, n, (25, n))
     idx[0] = np.arange(n)
     counts = np.stack([np.bincount(row, minlength=n) for row in idx]).astype(float)
@@ -259,21 +259,21 @@ def test_jackknife_is_leave_one_row_out(name: str) -> None:
         y = rng.integers(0, k, n)
         preds = [rng.integers(0, k, n), rng.integers(0, k, n)]
         task = "binary" if k == 2 else "multiclass"
-        group, _ = bootstrap._label_group([name], y, preds, task, 1, by_cells=True)
+        group, _ = units.label_group([name], y, preds, task, 1, by_cells=True)
         stat, mult, unit = group.stats[name], group.mult, group.unit_of_row
     else:
         y = rng.integers(0, 2, n) if name == "roc_auc" else rng.normal(0, 1, n)
         preds = [np.round(rng.random(n), 1), rng.random(n)]
         truth = (y == 1) if name == "roc_auc" else y
-        stat, mult, unit = bootstrap._row_statistic(name, truth, preds), np.ones(n), None
+        stat, mult, unit = kernels.row_statistic(name, truth, preds), np.ones(n), None
     values, weights = stat.jackknife(mult)
     assert weights.sum() == n
-    units = unit if unit is not None else np.arange(n)
+    unit_of = unit if unit is not None else np.arange(n)
     kept = np.flatnonzero(mult > 0)
     for row in range(n):  # leave each row out by hand
-        counts = np.bincount(units[np.delete(np.arange(n), row)], minlength=mult.shape[0])
+        counts = np.bincount(unit_of[np.delete(np.arange(n), row)], minlength=mult.shape[0])
         want = stat.values(counts[None, :].astype(float))[0]
-        got = values[np.searchsorted(kept, units[row])]
+        got = values[np.searchsorted(kept, unit_of[row])]
         assert got == pytest.approx(want, abs=1e-12)
 
 
@@ -300,7 +300,7 @@ def test_point_values_equal_mlci_metrics() -> None:
                            baseline_pred=data["pb"], candidate_score=data["sc"],
                            baseline_score=data["sb"], resamples=50, seed=0)
     for name in names:
-        key, c, b = ("y_score", "sc", "sb") if name in bootstrap.SCORE_METRICS else \
+        key, c, b = ("y_score", "sc", "sb") if name in kernels.SCORE_METRICS else \
             ("y_pred", "pc", "pb")
         want_c = metrics.compute(name, data["y"], **{key: data[c]}, task="binary")
         want_b = metrics.compute(name, data["y"], **{key: data[b]}, task="binary")
@@ -418,11 +418,11 @@ def test_expanded_tails_are_hesterbergs() -> None:
     for n in (2, 5, 20, 100, 999):
         for alpha in (0.0005, 0.025, 0.05, 0.3):
             want = stats.norm.cdf(np.sqrt(n / (n - 1)) * stats.t.ppf(alpha, n - 1))
-            got = bootstrap.expanded_tail(alpha, n)
+            got = intervals.expanded_tail(alpha, n)
             assert got == pytest.approx(want, rel=1e-10, abs=1e-300)
             if got > 1e-250:  # below, Φ underflows: no level reaches that far out
-                assert bootstrap.nominal_tail(got, n) == pytest.approx(alpha, rel=1e-9)
-    assert bootstrap.expanded_tail(0.025, 20) == pytest.approx(0.0158808, abs=1e-7)
+                assert intervals.nominal_tail(got, n) == pytest.approx(alpha, rel=1e-9)
+    assert intervals.expanded_tail(0.025, 20) == pytest.approx(0.0158808, abs=1e-7)
 
 
 def test_expanded_interval_and_p_value_agree_at_every_level() -> None:
@@ -430,10 +430,10 @@ def test_expanded_interval_and_p_value_agree_at_every_level() -> None:
     e = paired_bootstrap(["mae"], data["y"], task="regression", candidate_pred=data["pc"],
                          baseline_pred=data["pb"], resamples=1000, seed=3)["mae"]
     dist = e.distribution
-    assert isinstance(dist, bootstrap.BootstrapDistribution)
+    assert isinstance(dist, intervals.BootstrapDistribution)
     assert (e.method, dist.method, dist.expand_n) == (
         "bootstrap-percentile-expanded", "percentile", 60)
-    level = bootstrap.expanded_tail(0.025, 60)
+    level = intervals.expanded_tail(0.025, 60)
     assert e.ci == pytest.approx(tuple(np.quantile(dist.deltas, [level, 1 - level])), abs=1e-15)
     for null in np.linspace(dist.deltas[0] - 0.01, dist.deltas[-1] + 0.01, 41):
         p = dist.p_value(float(null))
