@@ -37,9 +37,11 @@ Examples:
 @common_options
 def history(**kwargs: Any) -> None:
     """Print an alias's history (promotions and rollbacks), oldest first."""
-    from mlci.promote.history_view import HistoryOptions, history_step
+    from mlci import runner
+    from mlci.promote.options import HistoryOptions
+    from mlci.promote.run import run_history
 
-    shared = common(kwargs)
-    sys.exit(history_step(shared, HistoryOptions(
+    # Prints, writes no result document and leaves the out folder alone.
+    sys.exit(runner.run("history", common(kwargs), run_history, HistoryOptions(
         name=kwargs["name"], alias=kwargs["alias"], registry=kwargs["registry"],
-        format=kwargs["fmt"], repair=kwargs["repair"])))
+        format=kwargs["fmt"], repair=kwargs["repair"]), document=False, uses_out=False))

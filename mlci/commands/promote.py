@@ -6,6 +6,7 @@ from typing import Any
 import click
 
 from mlci.options import WAIT_SECONDS, common, common_options, option
+from mlci.promote.options import DEFAULT_WAIT_S
 
 EXAMPLES = """\b
 Examples:
@@ -56,7 +57,8 @@ content, never its path.
 @option("reason", metavar="TEXT", help="Why; recorded in the alias history.")
 @option("force", is_flag=True, help="Promote even though the alias was moved outside mlci "
         "(adopts the current state and records it).")
-@option("wait", type=WAIT_SECONDS, default=60.0, show_default=True, metavar="SECONDS",
+@option("wait", type=WAIT_SECONDS, default=DEFAULT_WAIT_S, show_default=True,
+        metavar="SECONDS",
         help="Seconds to queue behind other mlci runs moving the same alias.")
 @common_options
 def promote(**kwargs: Any) -> None:
@@ -66,10 +68,11 @@ def promote(**kwargs: Any) -> None:
     alias history kept in the registry. Promoting the version the alias
     already holds is a no-op. Writes <out>/promote.json.
     """
-    from mlci.promote.step import PromoteOptions, promote_step
+    from mlci import runner
+    from mlci.promote.options import PromoteOptions
+    from mlci.promote.run import run
 
-    shared = common(kwargs)
-    sys.exit(promote_step(shared, PromoteOptions(
+    sys.exit(runner.run("promote", common(kwargs), run, PromoteOptions(
         name=kwargs["name"], alias=kwargs["alias"], model=kwargs["model"],
         version=kwargs["version"], require=tuple(kwargs["require"]),
         allow_warn=kwargs["allow_warn"], public_key=kwargs["public_key"],

@@ -6,6 +6,7 @@ from typing import Any
 import click
 
 from mlci.options import WAIT_SECONDS, common, common_options, option
+from mlci.promote.options import DEFAULT_WAIT_S
 
 EXAMPLES = """\b
 Examples:
@@ -40,7 +41,8 @@ Outputs: version, previous-version, verdict.
 @option("registry", metavar="URI", help="MLflow tracking/registry URI [default: registry.uri in "
         "the config, else $MLFLOW_TRACKING_URI, else the project's embedded registry "
         ".mlci/registry.db beside mlci.yml (or in the current folder)].")
-@option("wait", type=WAIT_SECONDS, default=60.0, show_default=True, metavar="SECONDS",
+@option("wait", type=WAIT_SECONDS, default=DEFAULT_WAIT_S, show_default=True,
+        metavar="SECONDS",
         help="Seconds to queue behind other mlci runs moving the same alias.")
 @common_options
 def rollback(**kwargs: Any) -> None:
@@ -48,9 +50,10 @@ def rollback(**kwargs: Any) -> None:
 
     Records the reason in the alias history. Writes <out>/rollback.json.
     """
-    from mlci.promote.rollback import RollbackOptions, rollback_step
+    from mlci import runner
+    from mlci.promote.options import RollbackOptions
+    from mlci.promote.run import run_rollback
 
-    shared = common(kwargs)
-    sys.exit(rollback_step(shared, RollbackOptions(
+    sys.exit(runner.run("rollback", common(kwargs), run_rollback, RollbackOptions(
         name=kwargs["name"], alias=kwargs["alias"], reason=kwargs["reason"],
         to_version=kwargs["to_version"], registry=kwargs["registry"], wait=kwargs["wait"])))

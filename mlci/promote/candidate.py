@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlci.errors import InputError
+from mlci.lineage.digest import model_digest
+from mlci.lineage.hashing import snapshot
 from mlci.registry.client import SOURCE_TAG, Registry, VersionInfo
 
 _RUNS = re.compile(r"^runs:/(?P<run>[^/]+)(?:/(?P<path>.*))?$")
@@ -137,8 +139,6 @@ class Candidate:
 
 def digest_of(folder: Path) -> str:
     """The model digest `mlci lineage tag --model` records: every file but the signature."""
-    from mlci.lineage.digest import model_digest
-
     return model_digest(folder)
 
 
@@ -190,8 +190,6 @@ def _folder(registry: Registry, name: str, folder: str) -> Candidate:
     """A private copy of the folder (what the gates judge and the registry receives, so a
     write to the folder meanwhile changes neither), and the version holding exactly its
     files, if one exists."""
-    from mlci.lineage.hashing import snapshot
-
     source = Path(folder)
     if not source.is_dir():
         raise InputError(f"--model {folder}: " + (

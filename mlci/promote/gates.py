@@ -20,7 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlci import schemas
+from mlci.config import format_path
 from mlci.errors import InputError
+from mlci.jsonfile import read_json
+from mlci.lineage import attestation, document
+from mlci.lineage.hashing import snapshot
+from mlci.lineage.verifying import file_changes, model_exclusions, open_signature
 from mlci.promote.candidate import Candidate
 from mlci.result import Check, Status
 
@@ -29,8 +34,7 @@ if TYPE_CHECKING:
 
 SPECIAL = ("lineage", "signature")
 _GATE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-LINEAGE_FORMAT = "mlci/lineage/v1"
-RESULT_FORMAT = "mlci/result/v1"
+RESULT_EXPECTED = "an mlci result document"
 
 
 def parse_require(values: Iterable[str] | str | None) -> list[str]:
@@ -60,10 +64,9 @@ class GateReport:
     version_tags: dict[str, str] = field(default_factory=dict)  # facts worth keeping on the version
 
 
-def evaluate(gates: list[str], out_dir: str, candidate: Candidate, *, allow_warn: bool,
+def evaluate(gates: list[str], out: Path, candidate: Candidate, *, allow_warn: bool,
              public_key: EllipticCurvePublicKey | None) -> GateReport:
     report = GateReport(checks=[])
-    out = Path(out_dir)
     # Read every document first: a malformed one is exit 2 before any download.
     documents = {gate: load_result(out / f"{gate}.json", gate) for gate in gates
                  if gate not in SPECIAL}
@@ -80,21 +83,12 @@ def evaluate(gates: list[str], out_dir: str, candidate: Candidate, *, allow_warn
 
 
 def _read_json(path: Path, gate: str) -> dict[str, Any]:
+    """The JSON object in a gate's document; a missing one says which step writes it."""
     if not path.is_file():
         raise InputError(f"{path}: missing: the `{gate}` gate reads the result document that "
                          f"`mlci {gate}` writes; run that step in this job or download its "
                          "artifact into the out folder (--out)", file=str(path))
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read ({exc})", file=str(path)) from exc
-    except ValueError as exc:
-        raise InputError(f"{path}: not valid JSON ({exc}); expected an mlci result document",
-                         file=str(path)) from exc
-    if not isinstance(doc, dict):
-        raise InputError(f"{path}: expected a JSON object (an mlci result document), got "
-                         f"{type(doc).__name__}", file=str(path))
-    return doc
+    return read_json(path, RESULT_EXPECTED)
 
 
 def load_result(path: Path, gate: str) -> dict[str, Any]:
@@ -112,10 +106,8 @@ def _validate(doc: Mapping[str, Any], schema: str, path: Path) -> None:
                     key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         error = errors[0]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
-                        for p in error.absolute_path).lstrip(".") or "(top level)"
-        raise InputError(f"{path}: {where}: {error.message}; expected a document valid against "
-                         f"schemas/{schema}", file=str(path))
+        raise InputError(f"{path}: {format_path(tuple(error.absolute_path))}: {error.message}; "
+                         f"expected a document valid against schemas/{schema}", file=str(path))
 
 
 def _verdict_status(verdict: str, allow_warn: bool) -> tuple[Status, str]:
@@ -169,13 +161,15 @@ def _lineage(out: Path, candidate: Candidate, allow_warn: bool, tags: dict[str, 
     a result document with a `lineage` section), else from the `mlci.lineage.*`
     tags that `mlci lineage tag --run-id` put on the model's MLflow run. A
     signed lineage document must verify (with --public-key when given): an
-    edited commit or data ID fails here, naming the field."""
+    edited commit or data ID fails here, naming the field. With --public-key
+    only a record signed by that key counts: whoever can write an artifact or a
+    run tag could otherwise put any commit there."""
     path = out / "lineage.json"
     if path.is_file():
         facts: dict[str, Any] | None = _lineage_from_file(path, public_key)
         source = str(path)
     else:
-        facts = _lineage_from_run(candidate)
+        facts = _lineage_from_run(candidate, public_key)
         source = f"tags of run {candidate.run_id}"
     if facts is None:
         return Check("lineage", "fail",
@@ -184,24 +178,11 @@ def _lineage(out: Path, candidate: Candidate, allow_warn: bool, tags: dict[str, 
                         if candidate.run_id else f"{candidate.label} has no MLflow run")
                      + "; run `mlci lineage tag --data … --model … [--run-id …]` first",
                      extra={"gate": "lineage"})
-    problems: list[str] = list(facts.get("record_problems", []))
-    status: Status = "pass"
-    if not facts.get("commit"):
-        problems.append("no commit recorded (lineage was tagged with --no-git)")
-    if not facts.get("data_id"):
-        problems.append("no data snapshot ID recorded")
     tie_ok, tie = _lineage_tie(facts, candidate)
-    if not tie_ok:
-        problems.append(tie)
-    verify = out / "lineage-verify.json"
-    if verify.is_file():
-        verdict = str(load_result(verify, "lineage-verify")["verdict"])
-        verify_status, text = _verdict_status(verdict, allow_warn)
-        if verify_status == "fail":
-            problems.append(f"{verify}: {text}")
-    if problems:
-        status = "fail"
-    elif facts.get("dirty"):
+    problems = [*facts.get("record_problems", []), *_missing_facts(facts),
+                *([] if tie_ok else [tie]), *_verify_problems(out, allow_warn)]
+    status: Status = "fail" if problems else "pass"
+    if not problems and facts.get("dirty"):
         status = "pass" if allow_warn else "fail"
         problems.append("commit recorded with a dirty working tree"
                         + ("" if allow_warn else " (pass --allow-warn to accept)"))
@@ -217,19 +198,40 @@ def _lineage(out: Path, candidate: Candidate, allow_warn: bool, tags: dict[str, 
                  extra={"gate": "lineage", "commit": commit or None, "data_id": data_id or None})
 
 
+def _missing_facts(facts: Mapping[str, Any]) -> list[str]:
+    missing = []
+    if not facts.get("commit"):
+        missing.append("no commit recorded (lineage was tagged with --no-git)")
+    if not facts.get("data_id"):
+        missing.append("no data snapshot ID recorded")
+    return missing
+
+
+def _verify_problems(out: Path, allow_warn: bool) -> list[str]:
+    """A `lineage verify` of this job that did not pass fails the gate too."""
+    verify = out / "lineage-verify.json"
+    if not verify.is_file():
+        return []
+    verdict = str(load_result(verify, "lineage-verify")["verdict"])
+    status, text = _verdict_status(verdict, allow_warn)
+    return [f"{verify}: {text}"] if status == "fail" else []
+
+
+def _unsigned(what: str) -> str:
+    return (f"{what}, so any of its facts could have been edited; with --public-key the "
+            "lineage gate needs <out>/lineage.json signed by that key (`mlci lineage tag "
+            "--key`)")
+
+
 def _lineage_from_file(path: Path, public_key: EllipticCurvePublicKey | None = None
                        ) -> dict[str, Any]:
-    raw = _read_json(path, "lineage")
-    if raw.get("schema") == LINEAGE_FORMAT:
-        from mlci.lineage import attestation, document
-
+    raw = read_json(path, f"{document.EXPECTED} (or {RESULT_EXPECTED})")
+    if raw.get("schema") == document.LINEAGE_FORMAT:
         document.validate(raw, str(path))
         facts = document.facts(raw)  # the one reader of lineage records
-        signed = (attestation.check(raw, public_key, str(path))
-                  if attestation.FIELD in raw else [])
         return {"commit": facts.commit, "dirty": bool(facts.dirty), "data_id": facts.data_id,
                 "model_digest": facts.model_digest, "run_id": facts.run_id,
-                "record_problems": [c.message for c in signed if c.status == "fail"]}
+                "record_problems": _record_problems(raw, public_key, path)}
     _validate(raw, schemas.RESULT, path)
     lineage = raw.get("lineage") or {}
     subject = raw.get("subject") or {}
@@ -237,23 +239,40 @@ def _lineage_from_file(path: Path, public_key: EllipticCurvePublicKey | None = N
                                       else None)
     if not data and isinstance(lineage.get("data"), dict) and lineage["data"]:
         data = json.dumps(lineage["data"], sort_keys=True)
+    unsigned = ([_unsigned("it is a result document, not a signed lineage record")]
+                if public_key is not None else [])
     return {"commit": lineage.get("commit"), "dirty": bool(lineage.get("dirty")),
             "data_id": data,
             "model_digest": lineage.get("model_digest") or subject.get("model_digest"),
-            "run_id": subject.get("run_id")}
+            "run_id": subject.get("run_id"), "record_problems": unsigned}
 
 
-def _lineage_from_run(candidate: Candidate) -> dict[str, Any] | None:
+def _record_problems(raw: Mapping[str, Any], public_key: EllipticCurvePublicKey | None,
+                     path: Path) -> list[str]:
+    """Why the record's own signature does not hold: edited, another key's, damaged, or
+    (with a public key) missing. Unsigned and no key given judges nothing here."""
+    if attestation.FIELD not in raw:
+        return [_unsigned("the lineage record is not signed")] if public_key is not None else []
+    prefix = f"{path}: "
+    return [check.message.removeprefix(prefix)
+            for check in attestation.check(raw, public_key, str(path))
+            if check.status == "fail"]
+
+
+def _lineage_from_run(candidate: Candidate, public_key: EllipticCurvePublicKey | None
+                      ) -> dict[str, Any] | None:
     if candidate.run_id is None:
         return None
     tags = candidate.registry.run_tags(candidate.run_id) or {}
     if not any(key.startswith("mlci.lineage.") for key in tags):
         return None
+    unsigned = ([_unsigned("MLflow run tags carry no signature")]
+                if public_key is not None else [])
     return {"commit": tags.get("mlci.lineage.commit"),
             "dirty": tags.get("mlci.lineage.dirty") == "true",
             "data_id": tags.get("mlci.lineage.data_id"),
             "model_digest": tags.get("mlci.lineage.model_digest"),
-            "run_id": candidate.run_id}
+            "run_id": candidate.run_id, "record_problems": unsigned}
 
 
 def _lineage_tie(facts: Mapping[str, Any], candidate: Candidate) -> tuple[bool, str]:
@@ -281,9 +300,6 @@ def _signature(candidate: Candidate, public_key: EllipticCurvePublicKey | None,
     (only `mlci.sig` left out, whatever the signature's own ignore list says),
     and a symlink never matches a signed file, so bytes swapped behind a link
     after signing fail here."""
-    from mlci.lineage.hashing import snapshot
-    from mlci.lineage.verifying import file_changes, model_exclusions, open_signature
-
     files = candidate.files()
     opened = open_signature(str(files), public_key)
     signer = opened.signer or "(unknown)"

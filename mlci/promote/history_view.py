@@ -10,60 +10,33 @@ promote or rollback of that alias is running: it removes every ticket."""
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
-from typing import TextIO
 
-from mlci.ci import detect
-from mlci.errors import MlciError
-from mlci.options import Common
+from mlci.ci.base import Facts
 from mlci.promote import shared
 from mlci.registry import history as hist
 from mlci.registry import lock
-from mlci.registry.client import Registry, check_alias
+from mlci.registry.client import Registry
 from mlci.result import now_iso
 
 
 @dataclass(frozen=True)
-class HistoryOptions:
-    name: str | None
-    alias: str
-    registry: str | None = None
-    format: str = "text"
-    repair: bool = False
+class Shown:
+    """What `history` prints: `text` on stdout, each warning on stderr."""
+
+    text: str
+    warnings: list[str]
 
 
-def history_step(common: Common, options: HistoryOptions, stdout: TextIO | None = None,
-                 stderr: TextIO | None = None) -> int:
-    """Exit 0, or 2/3 with one line on stderr, like every step."""
-    out = stdout or sys.stdout
-    err = stderr or sys.stderr
-    try:
-        section = shared.registry_section(common)
-        name = shared.model_name(options.name, section)
-        alias = check_alias(options.alias)
-        registry = shared.open_registry(common, options.registry, section, "mlci history")
-        if options.repair:
-            for line in repair(registry, name, alias):
-                print(line, file=out)
-            return 0
-        state = registry.require_model(name)
-        history = hist.read(state.tags, alias)
-        current = state.aliases.get(alias)
-        tickets = lock.read_tickets(state.tags, alias)
-        warnings = _warnings(name, alias, current, history, tickets)
-        if options.format == "json":
-            print(json.dumps(hist.public_list(history.entries), indent=2), file=out)
-        else:
-            print(render_text(name, alias, current, history), file=out)
-        for warning in warnings:
-            print(f"mlci history: warning: {warning}", file=err)
-        return 0
-    except MlciError as exc:
-        if common.debug:
-            raise
-        print(f"mlci history: error: {exc}", file=err)
-        return int(exc.exit_code)
+def show(registry: Registry, name: str, alias: str, fmt: str) -> Shown:
+    state = registry.require_model(name)
+    history = hist.read(state.tags, alias)
+    current = state.aliases.get(alias)
+    tickets = lock.read_tickets(state.tags, alias)
+    warnings = _warnings(name, alias, current, history, tickets)
+    if fmt == "json":
+        return Shown(json.dumps(hist.public_list(history.entries), indent=2), warnings)
+    return Shown(render_text(name, alias, current, history), warnings)
 
 
 def _warnings(name: str, alias: str, current: int | None, history: hist.History,
@@ -97,14 +70,13 @@ def render_text(name: str, alias: str, current: int | None, history: hist.Histor
     return "\n".join(lines)
 
 
-def repair(registry: Registry, name: str, alias: str) -> list[str]:
+def repair(registry: Registry, name: str, alias: str, facts: Facts) -> list[str]:
     """Make the history describe the alias again; return what was done, one line each."""
     done: list[str] = []
     state = registry.require_model(name)
     history = hist.read(state.tags, alias)
     current = state.aliases.get(alias)
     tickets = sorted(lock.read_tickets(state.tags, alias), key=lambda t: (t.number, t.id))
-    facts = detect().facts()
     for ticket in tickets:
         intent = ticket.intent or {}
         raw, key = intent.get("entry"), intent.get("key")

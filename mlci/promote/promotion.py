@@ -1,4 +1,4 @@
-"""The function behind `mlci promote`: gates first, then registration, then the alias move.
+"""Promotion: gates first, then registration, then the alias move.
 
 Order matters for "a failed gate changes nothing": documents are read and
 checked (exit 2 on a malformed one) and every gate is judged before the
@@ -6,13 +6,11 @@ registry is written to at all, including the registration of a new version."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from mlci.ci import Platform
-from mlci.errors import InputError
-from mlci.options import Common
+from mlci.ci.base import Facts
 from mlci.promote import candidate as candidate_module
 from mlci.promote import gates as gates_module
 from mlci.promote import identity, protocol, shared
@@ -24,72 +22,45 @@ from mlci.registry.client import (
     SOURCE_TAG,
     ModelState,
     Registry,
-    check_alias,
 )
 from mlci.result import Check, Result
-from mlci.runner import run_step
 
-DEFAULT_WAIT_S = 60.0
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 
 
 @dataclass(frozen=True)
-class PromoteOptions:
-    name: str | None
+class Promotion:
+    """A promotion as asked, every value already checked (name, alias, gates, key)."""
+
+    name: str
     alias: str
-    model: str | None = None
-    version: int | None = None
-    require: Sequence[str] = ()
+    gates: list[str]
+    out: Path  # where the gates' result documents are
     allow_warn: bool = False
-    public_key: str | None = None
-    registry: str | None = None
+    public_key: EllipticCurvePublicKey | None = None
     force: bool = False
     reason: str | None = None
-    wait: float = DEFAULT_WAIT_S
+    wait: float = 0.0
 
 
-def promote_step(common: Common, options: PromoteOptions) -> int:
-    produced: list[Result] = []
-
-    def produce(platform: Platform) -> Result:
-        result = promote(common, options, platform)
-        produced.append(result)
-        return result
-
-    def outputs(result: Result) -> dict[str, str]:
-        return dict(result.extra.get("outputs", {}))
-
-    code = run_step("promote", common, produce, outputs)
-    return shared.service_exit("mlci promote", code, produced)
-
-
-def promote(common: Common, options: PromoteOptions, platform: Platform) -> Result:
-    section = shared.registry_section(common)
-    name = shared.model_name(options.name, section)
-    alias = check_alias(options.alias)
-    gates = gates_module.parse_require(list(options.require))
-    if options.wait < 0:
-        raise InputError(f"--wait {options.wait}: expected seconds >= 0")
-    public_key = None
-    if options.public_key:
-        from mlci.lineage.signing import load_public_key
-
-        public_key = load_public_key(options.public_key)
-    registry = shared.open_registry(common, options.registry, section, "mlci promote")
-    candidate = candidate_module.resolve(registry, name, options.model, options.version)
+def promote(registry: Registry, ask: Promotion, model: str | None, version: int | None,
+            facts: Facts) -> Result:
+    """Promote what `model`/`version` name; the candidate's private files are removed
+    whatever happens."""
+    candidate = candidate_module.resolve(registry, ask.name, model, version)
     try:
-        return _promote(common, options, platform, registry, candidate, (name, alias), gates,
-                        public_key)
+        return _promote(registry, ask, candidate, facts)
     finally:
         candidate.cleanup()
 
 
-def _promote(common: Common, options: PromoteOptions, platform: Platform, registry: Registry,
-             candidate: candidate_module.Candidate, what: tuple[str, str], gates: list[str],
-             public_key: Any) -> Result:
+def _promote(registry: Registry, ask: Promotion, candidate: candidate_module.Candidate,
+             facts: Facts) -> Result:
     """Judge, then (only if every gate held) register, tag and move."""
-    name, alias = what
-    report = gates_module.evaluate(gates, common.out, candidate,
-                                   allow_warn=options.allow_warn, public_key=public_key)
+    name, alias = ask.name, ask.alias
+    report = gates_module.evaluate(ask.gates, ask.out, candidate, allow_warn=ask.allow_warn,
+                                   public_key=ask.public_key)
     tags, guard = _version_tags(candidate, report.version_tags)
     checks = [*report.checks, *([guard] if guard is not None else [])]
     failed = [c.name for c in checks if c.status == "fail"]
@@ -97,12 +68,12 @@ def _promote(common: Common, options: PromoteOptions, platform: Platform, regist
     if failed:
         check = Check("alias", "skip", f"{alias} not moved: {len(failed)} gate(s) failed "
                       f"({', '.join(failed)}); nothing in the registry was changed")
-        return _result(name, alias, candidate, registry, [*checks, check], known,
+        return _result(ask, candidate, registry, [*checks, check], known,
                        _alias_now(registry, name, alias), changed=False,
                        summary=f"not promoted: gate(s) {', '.join(failed)} failed")
-    early = _refuse_early(registry, name, alias, known, options.force)
+    early = _refuse_early(registry, name, alias, known, ask.force)
     if early is not None:
-        return _finish(name, alias, candidate, registry, checks, gates, early, known)
+        return _finish(ask, candidate, registry, checks, early, known)
     notes: list[str] = []
     if candidate.version is None:
         notes = _register(registry, name, candidate)
@@ -111,12 +82,11 @@ def _promote(common: Common, options: PromoteOptions, platform: Platform, regist
     target = candidate.version.version
     if tags:
         registry.set_version_tags(name, target, tags)
-    facts = platform.facts()
     outcome = _quick_noop(registry, name, alias, target) or protocol.move(
         registry, name, alias, shared.owner(facts),
-        _decide(alias, target, facts, [c.name for c in report.checks], options), options.wait)
+        _decide(ask, target, facts, [c.name for c in report.checks]), ask.wait)
     outcome.notes = notes + outcome.notes
-    return _finish(name, alias, candidate, registry, checks, gates, outcome, target)
+    return _finish(ask, candidate, registry, checks, outcome, target)
 
 
 def _register(registry: Registry, name: str, candidate: candidate_module.Candidate
@@ -164,20 +134,19 @@ def _version_tags(candidate: candidate_module.Candidate, found: dict[str, str]
             if version.tags.get(k) != v and not (k == DIGEST_TAG and recorded)}, None
 
 
-def _finish(name: str, alias: str, candidate: candidate_module.Candidate, registry: Registry,
-            gate_checks: list[Check], gates: list[str], outcome: protocol.Outcome,
-            target: int | None) -> Result:
+def _finish(ask: Promotion, candidate: candidate_module.Candidate, registry: Registry,
+            gate_checks: list[Check], outcome: protocol.Outcome, target: int | None) -> Result:
     checks = [*gate_checks, *shared.outcome_checks("alias", outcome)]
-    if not gates:
+    if not ask.gates:
         checks.insert(0, Check("gates", "warn", "no gates required (--require): promoted on "
                                "trust; name the steps that must have passed, e.g. "
                                "--require validate,compare,lineage,signature"))
     label = f"v{target}" if target is not None else str(candidate.uri)
-    summary = {"moved": f"promoted {name} {label} to {alias}",
-               "noop": f"{alias} already holds {name} {label}",
-               "refused": f"not promoted: {alias} was moved outside mlci",
-               "lost": f"not promoted: lost a race for {alias}"}[outcome.status]
-    result = _result(name, alias, candidate, registry, checks, target, outcome.from_version,
+    summary = {"moved": f"promoted {ask.name} {label} to {ask.alias}",
+               "noop": f"{ask.alias} already holds {ask.name} {label}",
+               "refused": f"not promoted: {ask.alias} was moved outside mlci",
+               "lost": f"not promoted: lost a race for {ask.alias}"}[outcome.status]
+    result = _result(ask, candidate, registry, checks, target, outcome.from_version,
                      changed=outcome.changed, summary=summary, status=outcome.status)
     if outcome.service_error:
         result.extra["service_error"] = outcome.service_error
@@ -225,8 +194,9 @@ def _quick_noop(registry: Registry, name: str, alias: str, target: int
         "noop", f"{alias} already holds v{target}; nothing to do", target, target)
 
 
-def _decide(alias: str, target: int, facts: Any, gates: list[str],
-            options: PromoteOptions) -> protocol.Decide:
+def _decide(ask: Promotion, target: int, facts: Facts, gates: list[str]) -> protocol.Decide:
+    alias = ask.alias
+
     def decide(state: ModelState, history: hist.History,
                reclaimed: list[lock.Reclaimed]) -> protocol.Plan | protocol.Outcome:
         current = state.aliases.get(alias)
@@ -241,7 +211,7 @@ def _decide(alias: str, target: int, facts: Any, gates: list[str],
         notes: list[str] = []
         extra: dict[str, Any] = {}
         if not history.consistent_with(current):
-            refusal = None if options.force else _refusal(state, alias)
+            refusal = None if ask.force else _refusal(state, alias)
             if refusal is not None:
                 refusal.to_version = target
                 return refusal
@@ -251,14 +221,13 @@ def _decide(alias: str, target: int, facts: Any, gates: list[str],
         if history.damaged:
             notes.append(f"ignored {len(history.damaged)} unreadable history tag(s): "
                          + ", ".join(history.damaged[:3]))
-        entry = shared.entry_for("promote", current, target, facts, gates, options.reason,
-                                 extra)
+        entry = shared.entry_for("promote", current, target, facts, gates, ask.reason, extra)
         return protocol.Plan(entry, notes)
 
     return decide
 
 
-def _result(name: str, alias: str, candidate: candidate_module.Candidate, registry: Registry,
+def _result(ask: Promotion, candidate: candidate_module.Candidate, registry: Registry,
             checks: list[Check], version: int | None, previous: int | None, *, changed: bool,
             summary: str, status: str = "gates") -> Result:
     subject: dict[str, Any] = {"model": candidate.uri or candidate.reference}
@@ -268,9 +237,9 @@ def _result(name: str, alias: str, candidate: candidate_module.Candidate, regist
         subject["registered"] = candidate.version.uri
     if candidate.run_id:
         subject["run_id"] = candidate.run_id
-    outputs = {"version": shared.version_text(version),
-               "previous-version": shared.version_text(previous)}
     return Result(step="promote", checks=checks, summary=summary, subject=subject,
-                  extra={"registry": registry.display, "name": name, "alias": alias,
+                  extra={"registry": registry.display, "name": ask.name, "alias": ask.alias,
                          "version": version, "previous_version": previous, "changed": changed,
-                         "outcome": status, "run": identity.run(), "outputs": outputs})
+                         "outcome": status, "run": identity.run()},
+                  outputs={"version": shared.version_text(version),
+                           "previous-version": shared.version_text(previous)})

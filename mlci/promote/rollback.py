@@ -15,69 +15,55 @@ held the alias and still exist."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from mlci.ci import Platform
 from mlci.ci.base import Facts
 from mlci.errors import InputError
-from mlci.options import Common
 from mlci.promote import protocol, shared
 from mlci.registry import history as hist
 from mlci.registry import lock
-from mlci.registry.client import ModelState, Registry, check_alias
+from mlci.registry.client import ModelState, Registry
 from mlci.result import Check, Result
-from mlci.runner import run_step
-
-DEFAULT_WAIT_S = 60.0
 
 
 @dataclass(frozen=True)
-class RollbackOptions:
-    name: str | None
+class Rollback:
+    """A rollback as asked, every value already checked (name, alias, reason)."""
+
+    name: str
     alias: str
     reason: str
+    out: Path  # where this run's promote.json would be
     to_version: int | None = None
-    registry: str | None = None
-    wait: float = DEFAULT_WAIT_S
+    wait: float = 0.0
 
 
-def rollback_step(common: Common, options: RollbackOptions) -> int:
-    produced: list[Result] = []
-
-    def produce(platform: Platform) -> Result:
-        result = rollback(common, options, platform)
-        produced.append(result)
-        return result
-
-    def outputs(result: Result) -> dict[str, str]:
-        return dict(result.extra.get("outputs", {}))
-
-    code = run_step("rollback", common, produce, outputs)
-    return shared.service_exit("mlci rollback", code, produced)
-
-
-def rollback(common: Common, options: RollbackOptions, platform: Platform) -> Result:
-    section = shared.registry_section(common)
-    name = shared.model_name(options.name, section)
-    alias = check_alias(options.alias)
-    reason = hist.clip_reason(options.reason)
-    if reason is None:
+def check_reason(reason: str | None) -> str:
+    """The reason, as the history records it; a rollback nobody explains is refused."""
+    clipped = hist.clip_reason(reason)
+    if clipped is None:
         raise InputError("--reason: missing; say why, e.g. --reason \"deploy failed in run "
                          "1234\" (it is recorded in the alias history)")
-    if options.wait < 0:
-        raise InputError(f"--wait {options.wait}: expected seconds >= 0")
-    registry = shared.open_registry(common, options.registry, section, "mlci rollback")
+    return clipped
+
+
+def rollback(registry: Registry, ask: Rollback, facts: Facts) -> Result:
+    name, alias = ask.name, ask.alias
     state = registry.require_model(name)
     history = hist.read(state.tags, alias)
-    if options.to_version is not None:
-        _check_target(registry, name, alias, options.to_version, history)
-    facts = platform.facts()
-    job, set_aside = shared.previous_promote(common.out, name, alias)
+    if ask.to_version is not None:
+        _check_target(registry, name, alias, ask.to_version, history)
+    job, set_aside = shared.previous_promote(ask.out, name, alias)
     outcome = protocol.move(registry, name, alias, shared.owner(facts),
-                            _decide(registry, name, alias, options, reason, facts, job),
-                            options.wait)
-    if set_aside is not None and job is None and options.to_version is None:
+                            _decide(registry, ask, facts, job), ask.wait)
+    if set_aside is not None and job is None and ask.to_version is None:
         outcome.message += f"; {set_aside}"
+    return _result(registry, ask, outcome)
+
+
+def _result(registry: Registry, ask: Rollback, outcome: protocol.Outcome) -> Result:
+    alias = ask.alias
     checks: list[Check] = shared.outcome_checks("rollback", outcome)
     summary = {"moved": f"rolled {alias} back to v{outcome.to_version}",
                "noop": f"nothing to roll back for {alias}",
@@ -86,16 +72,16 @@ def rollback(common: Common, options: RollbackOptions, platform: Platform) -> Re
     if outcome.status == "refused":
         summary = f"not rolled back: {outcome.message}"
     current = outcome.to_version if outcome.changed else outcome.from_version
-    subject = {"model": f"models:/{name}/{current}"} if current is not None else {}
-    outputs = {"version": shared.version_text(current),
-               "previous-version": shared.version_text(outcome.from_version)}
-    extra: dict[str, Any] = {"registry": registry.display, "name": name, "alias": alias,
+    subject = {"model": f"models:/{ask.name}/{current}"} if current is not None else {}
+    extra: dict[str, Any] = {"registry": registry.display, "name": ask.name, "alias": alias,
                              "version": current, "previous_version": outcome.from_version,
                              "changed": outcome.changed, "outcome": outcome.status,
-                             "reason": reason, "outputs": outputs}
+                             "reason": ask.reason}
     if outcome.service_error:
         extra["service_error"] = outcome.service_error
-    return Result(step="rollback", checks=checks, summary=summary, subject=subject, extra=extra)
+    return Result(step="rollback", checks=checks, summary=summary, subject=subject, extra=extra,
+                  outputs={"version": shared.version_text(current),
+                           "previous-version": shared.version_text(outcome.from_version)})
 
 
 def _check_target(registry: Registry, name: str, alias: str, version: int,
@@ -111,8 +97,10 @@ def _check_target(registry: Registry, name: str, alias: str, version: int,
                          f"history; versions that did: {listing}")
 
 
-def _decide(registry: Registry, name: str, alias: str, options: RollbackOptions, reason: str,
-            facts: Facts, job: dict[str, Any] | None) -> protocol.Decide:
+def _decide(registry: Registry, ask: Rollback, facts: Facts, job: dict[str, Any] | None
+            ) -> protocol.Decide:
+    name, alias, reason = ask.name, ask.alias, ask.reason
+
     def decide(state: ModelState, history: hist.History,
                reclaimed: list[lock.Reclaimed]) -> protocol.Plan | protocol.Outcome:
         current = state.aliases.get(alias)
@@ -127,7 +115,7 @@ def _decide(registry: Registry, name: str, alias: str, options: RollbackOptions,
             return protocol.Outcome("noop", f"{alias} was already rolled back to "
                                     f"v{current} for this reason ({head.describe()})",
                                     current, current)
-        found = _target(alias, current, history, options, job)
+        found = _target(alias, current, history, ask.to_version, job)
         if isinstance(found, protocol.Outcome):
             return found
         target, why = found
@@ -144,11 +132,11 @@ def _decide(registry: Registry, name: str, alias: str, options: RollbackOptions,
     return decide
 
 
-def _target(alias: str, current: int | None, history: hist.History, options: RollbackOptions,
+def _target(alias: str, current: int | None, history: hist.History, to_version: int | None,
             job: dict[str, Any] | None) -> tuple[int, str | None] | protocol.Outcome:
     """The version to go back to, and how it was chosen (for the message)."""
-    if options.to_version is not None:
-        return options.to_version, f"--to-version {options.to_version}"
+    if to_version is not None:
+        return to_version, f"--to-version {to_version}"
     if job is not None:
         found = _undo_this_job(alias, current, history, job)
         if isinstance(found, protocol.Outcome):

@@ -1,52 +1,19 @@
-"""What promote, rollback and history share: the registry they talk to, who is acting,
-and how an outcome of the protocol becomes checks in a result document."""
+"""What promote, rollback and history share: who is acting, how a history entry is
+made, and how an outcome of the protocol becomes checks in a result document."""
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mlci import config as config_module
 from mlci.ci.base import Facts
-from mlci.exitcodes import ExitCode
-from mlci.options import Common
+from mlci.errors import InputError
+from mlci.jsonfile import read_json
 from mlci.promote import identity
 from mlci.promote.protocol import Outcome
 from mlci.registry import history as hist
 from mlci.registry import lock
-from mlci.registry.client import Registry, check_name, embedded_uri, resolve_uri
-from mlci.result import Check, Result, Status
-
-
-def registry_section(common: Common) -> dict[str, Any]:
-    return config_module.load(config_module.resolve_path(common.config)).section("registry")
-
-
-def project_dir(common: Common) -> str:
-    """The folder of the config file, else the current folder: where the project's
-    embedded registry lives, whatever `--out` says."""
-    path = config_module.resolve_path(common.config)
-    return str(Path(path).resolve().parent) if path else os.getcwd()
-
-
-def open_registry(common: Common, option: str | None, section: Mapping[str, Any],
-                  label: str) -> Registry:
-    """The registry to use. The embedded default is announced on stderr (stdout may be
-    JSON for a script), so nobody wonders which file their aliases went to."""
-    uri = resolve_uri(option, section, project_dir(common))
-    if uri == embedded_uri(project_dir(common)):
-        print(f"{label}: registry: {uri} (the project's embedded registry; --registry, "
-              "registry.uri or MLFLOW_TRACKING_URI name a shared one)", file=sys.stderr)
-    return Registry(uri)
-
-
-def model_name(option: str | None, section: Mapping[str, Any]) -> str:
-    configured = section.get("name")
-    return check_name(option or (configured if isinstance(configured, str) else None))
+from mlci.result import Check, Status, now_iso
 
 
 def owner(facts: Facts) -> dict[str, str | None]:
@@ -76,18 +43,6 @@ def own_move(reclaimed: list[lock.Reclaimed], history: hist.History, alias: str,
                    f"this job ({how})", entry.from_version, target, entry=entry)
 
 
-def service_exit(label: str, code: int, produced: list[Result]) -> int:
-    """Exit 3 when the step's outcome stands but the registry failed afterwards (its
-    queue ticket could not be removed): a warning in the result, an error line here."""
-    if code != 0 or not produced:
-        return code
-    problem = produced[-1].extra.get("service_error")
-    if not problem:
-        return code
-    print(f"{label}: error: {problem}", file=sys.stderr)
-    return int(ExitCode.SERVICE)
-
-
 def outcome_checks(name: str, outcome: Outcome) -> list[Check]:
     status: Status = "pass" if outcome.status in ("moved", "noop") else "fail"
     checks = [Check(name, status, outcome.message, extra={"outcome": outcome.status})]
@@ -105,8 +60,6 @@ def version_text(version: int | None) -> str:
 def entry_for(action: hist.Action, outcome_from: int | None, to_version: int, facts: Facts,
               gates: list[str], reason: str | None, extra: dict[str, Any] | None = None
               ) -> hist.Entry:
-    from mlci.result import now_iso
-
     extra = dict(extra or {})
     job = identity.job()
     if job is not None:
@@ -124,7 +77,7 @@ def mismatch(alias: str, current: int | None, history: hist.History) -> str:
             "outside mlci")
 
 
-def previous_promote(out_dir: str, name: str, alias: str
+def previous_promote(out_dir: Path, name: str, alias: str
                      ) -> tuple[dict[str, Any] | None, str | None]:
     """This run's own `promote.json` for the same model and alias, if there is one: what
     a rollback in the same run may undo; else why a file that is there was set aside.
@@ -132,12 +85,12 @@ def previous_promote(out_dir: str, name: str, alias: str
     Only a document written by this very CI run counts (its `run` identity): an old
     out folder on a laptop, or another run's artifact, says nothing about what this
     run did, so the rollback then goes back one step in the alias history."""
-    path = Path(out_dir) / "promote.json"
+    path = out_dir / "promote.json"
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        doc = read_json(path, "the promote.json of this run")
+    except InputError:  # none, or unreadable: nothing this run can be shown to have done
         return None, None
-    if not isinstance(doc, dict) or doc.get("step") != "promote":
+    if doc.get("step") != "promote":
         return None, None
     if doc.get("name") != name or doc.get("alias") != alias:
         return None, None

@@ -1,11 +1,7 @@
 """The MLflow model registry as mlci uses it: a few operations, each retried and each
 failing with a message that names the registry and what was being done.
 
-Which registry: `--registry`, else the config's `registry.uri`, else
-`MLFLOW_TRACKING_URI`, else the embedded SQLite file `.mlci/registry.db` in the
-project (the folder of mlci.yml, else the current folder), so a laptop run
-works with nothing configured, every out folder of the project shares one
-registry, and CI points at a shared server. One URI serves as both tracking
+Which registry is `naming`'s to say. One URI serves as both tracking
 and registry URI: registering `runs:/…` needs the run's tracking server, and a
 registry apart from it would be a second thing to configure for no gain.
 
@@ -18,21 +14,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from mlci.errors import InputError, ServiceError
 from mlci.registry import retry
+from mlci.registry.naming import display_uri, sqlite_file
 
 T = TypeVar("T")
 
-EMBEDDED_DIR = ".mlci"  # in the project folder
-DB_NAME = "registry.db"
 # Beside a SQLite registry file: the files of the models it registers. A dot folder, so
 # `mlci report`, which reads the JSON files of the out folder, never wanders into it.
 ARTIFACTS_DIR = ".registry-artifacts"
@@ -41,72 +34,6 @@ SOURCE_TAG = "mlci.source"  # the URI a version was registered from (idempotent 
 DIGEST_TAG = "mlci.model_digest"  # the model digest (lineage's), written once per version
 FILES_TAG = "mlci.files_digest"  # digest of every file, mlci.sig included: what a folder is
 _REGISTRATION_TAG = "mlci.registration"  # a nonce: was a timed-out create applied after all?
-_RESERVED_ALIAS = re.compile(r"^(latest|[vV]\d+)$", re.IGNORECASE)
-_ALIAS = re.compile(r"^[\w\-]+$")
-
-
-def embedded_uri(project_dir: str) -> str:
-    """The project's own registry: one per project, whatever `--out` each step uses."""
-    return "sqlite:///" + str(Path(os.path.abspath(project_dir)) / EMBEDDED_DIR / DB_NAME)
-
-
-def resolve_uri(option: str | None, config_section: Mapping[str, Any], project_dir: str,
-                environ: Mapping[str, str] | None = None) -> str:
-    """--registry, config `registry.uri`, $MLFLOW_TRACKING_URI, then the embedded SQLite file."""
-    env = os.environ if environ is None else environ
-    if option:
-        return option
-    configured = config_section.get("uri")
-    if isinstance(configured, str) and configured:
-        return configured
-    if env.get("MLFLOW_TRACKING_URI"):
-        return env["MLFLOW_TRACKING_URI"]
-    return embedded_uri(project_dir)
-
-
-def sqlite_file(uri: str) -> Path | None:
-    """The database file of a `sqlite:///…` URI (None for servers and other stores)."""
-    if not uri.startswith("sqlite:///"):
-        return None
-    path = uri[len("sqlite:///"):].split("?", 1)[0]
-    return Path(path) if path and path != ":memory:" else None
-
-
-def display_uri(uri: str) -> str:
-    """The URI without credentials: it goes into logs, results and CI annotations."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return uri
-    if parts.password is None and parts.username is None:
-        return uri
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-
-
-def check_alias(alias: str) -> str:
-    """MLflow reserves `latest` and `v<n>` (they address versions); refuse them
-    before touching the registry, with the reason, not MLflow's 400."""
-    if not alias:
-        raise InputError("--alias: missing; name the alias to move, e.g. --alias production")
-    if _RESERVED_ALIAS.match(alias):
-        raise InputError(f"--alias {alias}: reserved by MLflow (`latest` and `v<number>` "
-                         "address versions, not aliases); choose another name, e.g. production")
-    if not _ALIAS.match(alias) or len(alias) > 200:
-        raise InputError(f"--alias {alias}: expected letters, digits, `_` and `-` only "
-                         "(at most 200), e.g. production or champion")
-    return alias
-
-
-def check_name(name: str | None) -> str:
-    if not name or not name.strip():
-        raise InputError("--name: missing; name the registered model, e.g. --name fraud "
-                         "(or set registry.name in the config)")
-    if "/" in name or ":" in name:
-        raise InputError(f"--name {name}: registered model names cannot contain '/' or ':'")
-    return name
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from mlci import runner
 from mlci.options import Common
 from tests.promote.servers import MlflowServer, Postgres, postgres_bindir
 
@@ -189,31 +190,35 @@ class Lab:
         return Common(config=None, out=str(out or self.out), debug=False)
 
     def promote(self, alias: str, *, out: Path | None = None, **options: Any) -> Invocation:
-        from mlci.promote.step import PromoteOptions, promote_step
+        from mlci.promote.options import PromoteOptions
+        from mlci.promote.run import run
 
         options.setdefault("name", self.name)
         options.setdefault("registry", self.url)
-        return _capture(out or self.out, lambda: promote_step(
-            self.common(out), PromoteOptions(alias=alias, **options)))
+        return _capture(out or self.out, lambda: runner.run(
+            "promote", self.common(out), run, PromoteOptions(alias=alias, **options)))
 
     def rollback(self, alias: str, reason: str, *, out: Path | None = None,
                  **options: Any) -> Invocation:
-        from mlci.promote.rollback import RollbackOptions, rollback_step
+        from mlci.promote.options import RollbackOptions
+        from mlci.promote.run import run_rollback
 
         options.setdefault("name", self.name)
         options.setdefault("registry", self.url)
-        return _capture(out or self.out, lambda: rollback_step(
-            self.common(out), RollbackOptions(alias=alias, reason=reason, **options)))
+        return _capture(out or self.out, lambda: runner.run(
+            "rollback", self.common(out), run_rollback,
+            RollbackOptions(alias=alias, reason=reason, **options)))
 
     def history_cmd(self, alias: str, **options: Any) -> Invocation:
-        from mlci.promote.history_view import HistoryOptions, history_step
+        """`mlci history`, as its command runs it: no result document, out folder untouched."""
+        from mlci.promote.options import HistoryOptions
+        from mlci.promote.run import run_history
 
         options.setdefault("name", self.name)
         options.setdefault("registry", self.url)
-        stdout, stderr = io.StringIO(), io.StringIO()
-        code = history_step(self.common(), HistoryOptions(alias=alias, **options), stdout,
-                            stderr)
-        return Invocation(code, stdout.getvalue(), stderr.getvalue(), self.out)
+        return _capture(self.out, lambda: runner.run(
+            "history", self.common(), run_history, HistoryOptions(alias=alias, **options),
+            document=False, uses_out=False))
 
 
 def _capture(out: Path, call: Any) -> Invocation:

@@ -61,12 +61,14 @@ def test_retraining_in_place_then_promoting_gives_v2_on_a_server(lab: Lab) -> No
 def embedded_promote(project: Path, alias: str, out: str = ".mlci",
                      **options: Any) -> Invocation:
     """`mlci promote` with nothing configured: the project's embedded registry."""
+    from mlci import runner
     from mlci.options import Common
-    from mlci.promote.step import PromoteOptions, promote_step
+    from mlci.promote.options import PromoteOptions
+    from mlci.promote.run import run
 
     options.setdefault("name", "fraud")
-    return _capture(project / out, lambda: promote_step(
-        Common(config=None, out=str(project / out), debug=False),
+    return _capture(project / out, lambda: runner.run(
+        "promote", Common(config=None, out=str(project / out), debug=False), run,
         PromoteOptions(alias=alias, **options)))
 
 
@@ -200,12 +202,14 @@ def test_the_project_registry_sits_beside_the_config(laptop: Path) -> None:
     project = laptop / "proj"
     model(project / "model", b"weights")
     (project / "mlci.yml").write_text("version: 1\nregistry:\n  name: fraud\n")
+    from mlci import runner
     from mlci.options import Common
-    from mlci.promote.step import PromoteOptions, promote_step
+    from mlci.promote.options import PromoteOptions
+    from mlci.promote.run import run
 
     out = laptop / "elsewhere" / "out"
-    done = _capture(out, lambda: promote_step(
-        Common(config=str(project / "mlci.yml"), out=str(out), debug=False),
+    done = _capture(out, lambda: runner.run(
+        "promote", Common(config=str(project / "mlci.yml"), out=str(out), debug=False), run,
         PromoteOptions(name=None, alias="production", model=str(project / "model"))))
     assert done.code == 0, done.stdout + done.stderr
     assert (project / ".mlci" / "registry.db").is_file()
@@ -214,7 +218,7 @@ def test_the_project_registry_sits_beside_the_config(laptop: Path) -> None:
 
 LAUNCHER = """
 import os, pathlib, sys, time
-import mlflow.tracking, mlflow.store.tracking.sqlalchemy_store, mlci.promote.step
+import mlflow.tracking, mlflow.store.tracking.sqlalchemy_store, mlci.promote.run
 from mlci.commands.promote import promote
 pathlib.Path(os.environ["RACE_READY"]).touch()
 while not os.path.exists(os.environ["RACE_GO"]):

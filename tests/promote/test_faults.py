@@ -37,13 +37,15 @@ def test_registry_down_from_the_start_exits_3_fast(laptop: Path) -> None:
     lab_out = laptop / ".mlci"
     import mlflow.tracking  # noqa: F401  (imported before the clock starts: not the point)
 
+    from mlci import runner
     from mlci.options import Common
-    from mlci.promote.step import PromoteOptions, promote_step
+    from mlci.promote.options import PromoteOptions
+    from mlci.promote.run import run
 
     started = time.monotonic()
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
-        code = promote_step(Common(None, str(lab_out), False), PromoteOptions(
+        code = runner.run("promote", Common(None, str(lab_out), False), run, PromoteOptions(
             name="fraud", alias="production", version=3, registry=url))
     elapsed = time.monotonic() - started
     assert code == 3

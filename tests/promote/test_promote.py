@@ -19,9 +19,11 @@ def git(repo: Path, *args: str) -> None:
                    cwd=repo, check=True, capture_output=True)
 
 
-def lineage_doc(lab: Lab, folder: Path, *, no_git: bool = False) -> Path:
-    """`<out>/lineage.json` written by the real `mlci lineage tag --data … --model …`, in a
-    git checkout whose one commit holds the training data."""
+def lineage_doc(lab: Lab, folder: Path, *, key: str | None, no_git: bool = False) -> Path:
+    """`<out>/lineage.json` written by the real `mlci lineage tag --data … --model …
+    [--key KEY]`, in a git checkout whose one commit holds the training data. With a key
+    the record is signed (and the local folder re-signed, as `tag --key` does: the
+    registered copy, which the signature gate reads, is not touched)."""
     from mlci.lineage.tagging import tag
 
     if not (lab.root / ".git").exists():
@@ -33,7 +35,7 @@ def lineage_doc(lab: Lab, folder: Path, *, no_git: bool = False) -> Path:
     facts = {"platform": "local", "run_url": None, "actor": "tester", "event": None,
              "sha": None, "head_sha": None, "ref": None, "repository": None,
              "pipeline_id": None, "job_id": None}
-    tag(["train.csv"], model=str(folder), run_id=None, key=None, params={},
+    tag(["train.csv"], model=str(folder), run_id=None, key=key, params={},
         config_path=None, out_dir=str(lab.out), facts=facts, no_git=no_git,
         tracking_uri=None)
     return lab.out / "lineage.json"
@@ -47,15 +49,15 @@ def signed_run(lab: Lab, keys: dict[str, KeyPair], label: str = "cand"
     return f"runs:/{lab.log_run(folder)}/model", digest_of(folder), folder
 
 
-def all_gates_pass(lab: Lab, uri: str, digest: str, folder: Path) -> None:
+def all_gates_pass(lab: Lab, uri: str, digest: str, folder: Path, key: KeyPair) -> None:
     lab.write_result("validate", "pass", model=uri)
     lab.write_result("compare", "warn", model=uri, digest=digest)
-    lineage_doc(lab, folder)
+    lineage_doc(lab, folder, key=key.private_pem)
 
 
 def test_staging_then_production_with_every_gate(lab: Lab, keys: dict[str, KeyPair]) -> None:
     uri, digest, folder = signed_run(lab, keys)
-    all_gates_pass(lab, uri, digest, folder)
+    all_gates_pass(lab, uri, digest, folder, keys["ours"])
     pub = str(keys["ours"].public_path)
 
     staged = lab.promote("staging", model=uri, require=(ALL_GATES,), allow_warn=True,
@@ -63,6 +65,7 @@ def test_staging_then_production_with_every_gate(lab: Lab, keys: dict[str, KeyPa
     assert staged.code == 0, staged.stdout + staged.stderr
     assert [c["name"] for c in staged.doc("promote")["checks"]] == [
         "validate", "compare", "lineage", "signature", "alias"]
+    assert "outputs" not in staged.doc("promote")  # CI outputs, not part of the document
     assert lab.alias("staging") == 1
     assert staged.outputs("promote") == {"VERDICT": "pass", "RESULT_PATH": str(lab.out /
                                          "promote.json"), "JUNIT_PATH": str(lab.out /
@@ -114,7 +117,7 @@ def test_history_records_ci_facts(lab: Lab, monkeypatch: pytest.MonkeyPatch,
     assert "version<<ghadelimiter_" in written and "\n1\nghadelimiter_" in written
 
 
-def gate_failure(lab: Lab, which: str, uri: str) -> str:
+def gate_failure(lab: Lab, which: str, uri: str, key: KeyPair) -> str:
     """Make exactly one gate fail; return the words its message must contain."""
     if which == "validate":
         lab.write_result("validate", "fail", model=uri)
@@ -130,10 +133,10 @@ def gate_failure(lab: Lab, which: str, uri: str) -> str:
         lab.write_result("validate", "pass", model=None)
         return "names no model"
     if which == "lineage-digest":
-        lineage_doc(lab, lab.model_dir("built-from-other-files"))
+        lineage_doc(lab, lab.model_dir("built-from-other-files"), key=key.private_pem)
         return "lineage records model digest sha256:"
     if which == "lineage-no-git":
-        lineage_doc(lab, lab.root / "models" / "cand", no_git=True)
+        lineage_doc(lab, lab.root / "models" / "cand", key=key.private_pem, no_git=True)
         return "no commit recorded"
     raise AssertionError(which)
 
@@ -147,9 +150,9 @@ def test_each_gate_failing_alone_changes_nothing(lab: Lab, keys: dict[str, KeyPa
     assert lab.promote("production", version=old).code == 0
     before = (lab.version_count(), lab.history("production"))
     uri, digest, folder = signed_run(lab, keys)
-    all_gates_pass(lab, uri, digest, folder)
+    all_gates_pass(lab, uri, digest, folder, keys["ours"])
     lab.write_result("compare", "pass", model=uri, digest=digest)
-    expected = gate_failure(lab, which, uri)
+    expected = gate_failure(lab, which, uri, keys["ours"])
 
     result = lab.promote("production", model=uri, require=(ALL_GATES,),
                          public_key=str(keys["ours"].public_path))
@@ -175,7 +178,7 @@ def test_signature_gate_failing_alone(lab: Lab, keys: dict[str, KeyPair], which:
         (folder / "weights.bin").write_bytes(b"swapped after signing")
         digest = digest_of(folder)
     uri = f"runs:/{lab.log_run(folder)}/model"
-    all_gates_pass(lab, uri, digest, folder)
+    all_gates_pass(lab, uri, digest, folder, keys["ours"])
     lab.write_result("compare", "pass", model=uri)
     public = None if which == "no-public-key" else str(keys["ours"].public_path)
 
@@ -189,6 +192,107 @@ def test_signature_gate_failing_alone(lab: Lab, keys: dict[str, KeyPair], which:
                 "no-public-key": "pass --public-key"}[which]
     assert expected in checks["signature"]["message"]
     assert lab.version_count() == 0  # nothing registered
+
+
+def lineage_attack(lab: Lab, which: str, folder: Path, uri: str, digest: str,
+                   keys: dict[str, KeyPair]) -> str:
+    """Put in place the lineage.json an attacker (or a careless job) would leave; return
+    the words the failing lineage gate must say."""
+    path = lab.out / "lineage.json"
+    if which == "result-document":
+        path.unlink()
+        lab.write_result("lineage", "pass", model=uri, digest=digest, lineage={
+            "commit": "c" * 40, "data_id": "sha256:" + "d" * 64, "model_digest": digest})
+        return "it is a result document, not a signed lineage record"
+    lineage_doc(lab, folder, key={"unsigned": None, "stripped": keys["ours"].private_pem,
+                                  "other-key": keys["theirs"].private_pem,
+                                  "edited": keys["ours"].private_pem}[which])
+    record = json.loads(path.read_text())
+    if which == "stripped":
+        del record["attestation"]  # an edited record with its signature taken off
+        record["git"]["commit"] = "e" * 40
+    if which == "edited":
+        record["git"]["commit"] = "e" * 40
+    path.write_text(json.dumps(record))
+    return {"unsigned": "the lineage record is not signed, so any of its facts could have been "
+                        "edited; with --public-key the lineage gate needs <out>/lineage.json "
+                        "signed by that key (`mlci lineage tag --key`)",
+            "stripped": "the lineage record is not signed",
+            "other-key": "the record signature does not verify with the given public key",
+            "edited": "git.commit was edited after signing: signed "}[which]
+
+
+@pytest.mark.parametrize("which", ["unsigned", "stripped", "other-key", "edited",
+                                   "result-document"])
+def test_with_a_public_key_the_lineage_gate_wants_a_record_signed_by_it(
+        lab: Lab, keys: dict[str, KeyPair], which: str) -> None:
+    """`--public-key` vouches for the lineage too: an unsigned record (or one whose
+    signature was taken off, made with another key, or edited after signing) fails the
+    gate with exit 1, and nothing in the registry changes."""
+    uri, digest, folder = signed_run(lab, keys)
+    all_gates_pass(lab, uri, digest, folder, keys["ours"])
+    lab.write_result("compare", "pass", model=uri, digest=digest)
+    expected = lineage_attack(lab, which, folder, uri, digest, keys)
+
+    result = lab.promote("production", model=uri, require=(ALL_GATES,),
+                         public_key=str(keys["ours"].public_path))
+
+    assert result.code == 1, result.stdout + result.stderr
+    checks = {c["name"]: c for c in result.doc("promote")["checks"]}
+    assert [n for n, c in checks.items() if c["status"] == "fail"] == ["lineage"]
+    message = checks["lineage"]["message"]
+    assert message.startswith(f"{lab.out / 'lineage.json'}: "), message
+    if which == "unsigned":
+        assert message == f"{lab.out / 'lineage.json'}: {expected}"
+    assert expected in message, message
+    assert checks["alias"]["status"] == "skip"
+    # nothing registered: not even the model name, so no alias, history or queue ticket
+    assert lab.client.search_registered_models(f"name = '{lab.name}'") == []
+
+
+def test_without_a_public_key_an_unsigned_record_is_still_accepted(
+        lab: Lab, keys: dict[str, KeyPair]) -> None:
+    """The key is what asks for signed lineage: the same unsigned record passes without it."""
+    uri, _, folder = signed_run(lab, keys)
+    lab.write_result("validate", "pass", model=uri)
+    lineage_doc(lab, folder, key=None)
+
+    result = lab.promote("production", model=uri, require=("validate,lineage",))
+
+    assert result.code == 0, result.stdout + result.stderr
+    lineage = result.doc("promote")["checks"][1]
+    assert (lineage["name"], lineage["status"]) == ("lineage", "pass")
+    assert lineage["message"].endswith("; model digest matches"), lineage["message"]
+
+
+def test_lineage_from_run_tags_needs_no_key_and_fails_with_one(
+        lab: Lab, keys: dict[str, KeyPair]) -> None:
+    """Without lineage.json the gate reads the `mlci.lineage.*` tags of the model's run:
+    anyone who can write to the run can set them, so with --public-key they do not count."""
+    uri, digest, _ = signed_run(lab, keys)
+    run_id = uri.split("/")[1]
+    for key, value in {"mlci.lineage.commit": "a" * 40, "mlci.lineage.dirty": "false",
+                       "mlci.lineage.data_id": "sha256:" + "b" * 64,
+                       "mlci.lineage.model_digest": digest}.items():
+        lab.client.set_tag(run_id, key, value)
+
+    keyed = lab.promote("production", model=uri, require=("lineage",),
+                        public_key=str(keys["ours"].public_path))
+    assert keyed.code == 1, keyed.stdout + keyed.stderr
+    check = keyed.doc("promote")["checks"][0]
+    assert (check["name"], check["status"]) == ("lineage", "fail")
+    assert check["message"] == (
+        f"tags of run {run_id}: MLflow run tags carry no signature, so any of its facts could "
+        "have been edited; with --public-key the lineage gate needs <out>/lineage.json signed "
+        "by that key (`mlci lineage tag --key`)")
+    assert lab.version_count() == 0
+
+    plain = lab.promote("production", model=uri, require=("lineage",))
+    assert plain.code == 0, plain.stdout + plain.stderr
+    check = plain.doc("promote")["checks"][0]
+    assert check["message"] == (f"tags of run {run_id}: commit {'a' * 12}, data "
+                                "sha256:bbbbbbbbbbbb…; model digest matches")
+    assert lab.client.get_model_version(lab.name, "1").tags["mlci.lineage.commit"] == "a" * 40
 
 
 def test_promote_is_idempotent(lab: Lab) -> None:

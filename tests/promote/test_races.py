@@ -31,7 +31,7 @@ LAUNCHER = """
 import os, pathlib, sys, time
 # The slow imports first, so that the registry calls, not imports, overlap.
 import mlflow.tracking, mlflow.store.model_registry.rest_store, mlflow.store.tracking.rest_store
-import mlci.promote.step, mlci.promote.gates, mlci.registry.lock, jsonschema
+import mlci.promote.run, mlci.promote.gates, mlci.registry.lock, jsonschema
 from mlci.commands.promote import promote
 pathlib.Path(os.environ["RACE_READY"]).touch()
 while not os.path.exists(os.environ["RACE_GO"]):

@@ -31,6 +31,7 @@ def test_rollback_goes_to_the_previous_version_and_is_idempotent(lab: Lab) -> No
         "VERDICT": "pass", "RESULT_PATH": str(lab.out / "rollback.json"),
         "JUNIT_PATH": str(lab.out / "rollback.junit.xml"), "VERSION": "2",
         "PREVIOUS_VERSION": "3"}
+    assert "outputs" not in first.doc("rollback")  # CI outputs, not part of the document
 
     again = lab.rollback("production", "deploy failed in run 17")
     assert again.code == 0
@@ -159,8 +160,9 @@ def test_history_warns_about_a_move_outside_mlci_and_repair_records_it(lab: Lab)
     lab.client.set_registered_model_alias(lab.name, "production", str(v1))
     shown = lab.history_cmd("production")
     assert shown.code == 0
-    assert "warning: production holds v1, but its history's last entry is: promote v1 → v2" \
-        in shown.stderr
+    assert shown.stderr.startswith("mlci history: warning: production holds v1, but its "
+                                   "history's last entry is: promote v1 → v2"), shown.stderr
+    assert len(shown.stderr.splitlines()) == 1
     repaired = lab.history_cmd("production", repair=True)
     assert repaired.code == 0
     assert repaired.stdout.startswith("recorded a move made outside mlci: promote v2 → v1 by "
@@ -169,6 +171,7 @@ def test_history_warns_about_a_move_outside_mlci_and_repair_records_it(lab: Lab)
     assert lab.history("production")[-1]["reason"] == (
         "recorded by `mlci history --repair`: the alias was moved outside mlci")
     assert lab.history_cmd("production").stderr == ""
+    assert not lab.out.exists()  # history prints; it writes nothing to the out folder
     # Now consistent again: a normal promotion goes through without --force.
     assert lab.promote("production", version=v2).code == 0
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mlci.errors import InputError
-from mlci.registry.client import (
+from mlci.registry.naming import (
     check_alias,
     check_name,
     display_uri,
