@@ -373,6 +373,10 @@ def test_lost_race_against_a_writer_outside_mlci(lab: Lab, monkeypatch: pytest.M
     ("result-no-checks", "validate.json: (top level): 'checks' is a required property"),
     ("result-wrong-step", "validate.json: step: 'compare', expected 'validate'"),
     ("result-missing", "validate.json: missing"),
+    ("result-deeply-nested", "validate.json: not valid JSON (nested too deeply); expected an "
+                             "mlci result document"),
+    ("lineage-deeply-nested", "lineage.json: not valid JSON (nested too deeply); expected the "
+                              "lineage.json written by `mlci lineage tag`"),
     ("bad-gate-name", "--require ../x"),
     ("bad-public-key", "not a PEM public key"),
 ])
@@ -404,6 +408,11 @@ def test_bad_input_exits_2_and_changes_nothing(lab: Lab, case: str, expected: st
         doc.write_text(doc.read_text().replace('"step": "validate"', '"step": "compare"'))
     elif case == "result-missing":
         doc.unlink()
+    elif case == "result-deeply-nested":
+        doc.write_text("[" * 200_000 + "]" * 200_000)
+    elif case == "lineage-deeply-nested":
+        options["require"] = ("validate,lineage",)
+        (lab.out / "lineage.json").write_text('{"a": ' * 200_000 + "1" + "}" * 200_000)
     elif case == "bad-gate-name":
         options["require"] = ("validate,../x",)
     elif case == "bad-public-key":

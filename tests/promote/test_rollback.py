@@ -53,6 +53,20 @@ def test_rollback_goes_to_the_previous_version_and_is_idempotent(lab: Lab) -> No
         "production has no earlier version in its history to go back to (held: v1)")
 
 
+def test_a_hostile_promote_json_is_set_aside_not_an_internal_error(lab: Lab) -> None:
+    """A promote.json nested a hundred thousand deep says nothing about this run: the
+    rollback goes back one step in the history, as with no promote.json at all."""
+    promoted(lab, 2)
+    lab.out.mkdir(parents=True)
+    (lab.out / "promote.json").write_text("[" * 200_000 + "]" * 200_000)
+    result = lab.rollback("production", "deploy failed")
+    assert result.code == 0, result.stdout + result.stderr
+    assert lab.alias("production") == 1
+    assert result.doc("rollback")["checks"][0]["message"] == (
+        "production: v2 → v1 (one step back in production's history: undoes promote v1 → v2 "
+        "by tester at " + lab.history("production")[1]["time"] + ")")
+
+
 def test_rollback_to_a_given_version(lab: Lab) -> None:
     promoted(lab, 3)
     result = lab.rollback("production", "back to the audited one", to_version=1)
