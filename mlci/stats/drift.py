@@ -38,8 +38,8 @@ A column that is entirely null on one side cannot be tested; it is reported
 (warn) and left out of the share, never a crash. A constant column is tested
 like any other (no drift if the constant is the same on both sides).
 
-Speed: each numeric column is sorted once per side; each categorical column is
-encoded once (one factorisation of both sides) and counted with `np.bincount`.
+Speed: each column is loaded once per side (`mlci.stats.drift_sides`): numeric
+columns sorted, categorical columns encoded and counted with `np.bincount`.
 """
 
 from __future__ import annotations
@@ -49,21 +49,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-
 from mlci.errors import InputError
+from mlci.stats import drift_sides
 from mlci.stats.drift_choice import DriftMethod, Kind, default_method, looks_like_id
-from mlci.stats.drift_stats import (
-    FloatArray,
-    IntArray,
-    chisquare_counts,
-    jensenshannon_counts,
-    ks_sorted,
-    proportions_z,
-    psi_counts,
-    wasserstein_sorted,
-    z_counts,
-)
+from mlci.stats.drift_stats import proportions_z
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,8 +72,6 @@ METHOD_NAMES = {
 }
 DEFAULT_SHARE = 0.5
 NULL_SHARE_ALPHA = 0.05  # the missing-value share test: drift when its p-value is below
-_BINNED_ABOVE = 20  # reference values above which numeric JS/PSI use Sturges bins
-_MIN_STD = 0.001  # Evidently's floor on the reference std for the normed Wasserstein
 
 
 @dataclass(frozen=True)
@@ -133,158 +120,8 @@ class DatasetDrift:
 # --- one column ---------------------------------------------------------------
 
 
-@dataclass
-class _Sides:
-    """A column's non-null values on each side: sorted floats, or category counts."""
-
-    kind: Kind
-    ref: FloatArray | None = None
-    cur: FloatArray | None = None
-    ref_counts: IntArray | None = None
-    cur_counts: IntArray | None = None
-    ref_std: float = 0.0
-
-    def sizes(self) -> tuple[int, int]:
-        if self.kind == "numeric":
-            assert self.ref is not None and self.cur is not None
-            return int(self.ref.shape[0]), int(self.cur.shape[0])
-        assert self.ref_counts is not None and self.cur_counts is not None
-        return int(self.ref_counts.sum()), int(self.cur_counts.sum())
-
-
-def _distinct_sorted(values: FloatArray) -> int:
-    return 0 if values.size == 0 else 1 + int(np.count_nonzero(values[1:] != values[:-1]))
-
-
-def _uniques_sorted(values: FloatArray) -> FloatArray:
-    return values[np.r_[True, values[1:] != values[:-1]]] if values.size else values
-
-
-def _union_distinct(sides: _Sides, cap: int) -> int:
-    """Distinct values over both sides, exact up to `cap` (more is reported as cap + 1)."""
-    if sides.kind == "categorical":
-        assert sides.ref_counts is not None and sides.cur_counts is not None
-        return int(((sides.ref_counts + sides.cur_counts) > 0).sum())
-    assert sides.ref is not None and sides.cur is not None
-    if _distinct_sorted(sides.ref) > cap or _distinct_sorted(sides.cur) > cap:
-        return cap + 1
-    return int(np.union1d(_uniques_sorted(sides.ref), _uniques_sorted(sides.cur)).shape[0])
-
-
-def _value_counts(sides: _Sides) -> tuple[IntArray, IntArray]:
-    """Counts per distinct value over both sides (numeric columns: from the sorted arrays)."""
-    if sides.kind == "categorical":
-        assert sides.ref_counts is not None and sides.cur_counts is not None
-        keep = (sides.ref_counts + sides.cur_counts) > 0
-        return sides.ref_counts[keep], sides.cur_counts[keep]
-    assert sides.ref is not None and sides.cur is not None
-    keys = np.union1d(_uniques_sorted(sides.ref), _uniques_sorted(sides.cur))
-    counts = []
-    for side in (sides.ref, sides.cur):  # two sides
-        counts.append((np.searchsorted(side, keys, "right")
-                       - np.searchsorted(side, keys, "left")).astype(np.int64))
-    return counts[0], counts[1]
-
-
-def _binned(sides: _Sides) -> tuple[IntArray, IntArray]:
-    """Sturges bins over both sides for continuous columns, value counts otherwise."""
-    if sides.kind == "numeric":
-        assert sides.ref is not None and sides.cur is not None
-        if _distinct_sorted(sides.ref) > _BINNED_ABOVE:
-            edges = np.histogram_bin_edges(np.concatenate([sides.ref, sides.cur]), "sturges")
-            out = []
-            for side in (sides.ref, sides.cur):  # two sides
-                cum = np.r_[np.searchsorted(side, edges[:-1], "left"),
-                            np.searchsorted(side, edges[-1:], "right")]
-                out.append(np.diff(cum).astype(np.int64))
-            return out[0], out[1]
-    return _value_counts(sides)
-
-
-def _score(sides: _Sides, method: DriftMethod) -> float | None:
-    """The column's score by `method`; None when the data cannot carry the test."""
-    if method in ("ks", "wasserstein"):
-        if sides.kind != "numeric":
-            raise InputError(f"drift method {method} needs a numeric column")
-        assert sides.ref is not None and sides.cur is not None
-        if method == "ks":
-            return ks_sorted(sides.ref, sides.cur)[1]
-        return wasserstein_sorted(sides.ref, sides.cur) / max(sides.ref_std, _MIN_STD)
-    if method == "jensenshannon":
-        return jensenshannon_counts(*_binned(sides))
-    if method == "psi":
-        return psi_counts(*_binned(sides))
-    ref, cur = _value_counts(sides)
-    return chisquare_counts(ref, cur) if method == "chisquare" else z_counts(ref, cur)
-
-
-def _numeric_values(values: Any, column: str, side: str) -> tuple[FloatArray, int]:
-    try:
-        if hasattr(values, "to_numpy"):  # pandas, including nullable dtypes with <NA>
-            arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
-        else:
-            arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"{side} column {column!r}: expected numbers for a numeric drift "
-                         "test; set its kind to categorical") from None
-    finite = np.isfinite(arr)
-    return (arr if finite.all() else arr[finite]), int(arr.shape[0])
-
-
-def _categorical_counts(ref: Any, cur: Any) -> tuple[IntArray, IntArray, int, int]:
-    import pandas as pd
-
-    r = pd.Series(ref) if not isinstance(ref, pd.Series) else ref
-    c = pd.Series(cur) if not isinstance(cur, pd.Series) else cur
-    if isinstance(r.dtype, pd.CategoricalDtype) and isinstance(c.dtype, pd.CategoricalDtype):
-        cats = r.cat.categories.union(c.cat.categories)
-        out = []
-        for side in (r, c):  # two sides
-            codes = side.cat.codes.to_numpy()
-            mapped = cats.get_indexer(side.cat.categories)[codes[codes >= 0]]
-            out.append(np.bincount(mapped, minlength=len(cats)).astype(np.int64))
-        return out[0], out[1], len(r), len(c)
-    codes, uniques = pd.factorize(pd.concat([r, c], ignore_index=True), use_na_sentinel=True)
-    k = len(uniques)
-    # Evidently's z test counts the first category in sorted order; keep that order.
-    try:
-        order = np.argsort(np.asarray(uniques, dtype=object), kind="stable")
-        rank = np.empty(k, dtype=np.int64)
-        rank[order] = np.arange(k)
-    except TypeError:  # labels of mixed types: sort by type, then text. Never by first
-        # sight, which puts reference-only labels first and would bias grouped levels.
-        keys = [(type(u).__name__, str(u)) for u in uniques]
-        rank = np.empty(k, dtype=np.int64)
-        rank[sorted(range(k), key=keys.__getitem__)] = np.arange(k)
-    n_ref = len(r)
-    out = []
-    for part in (codes[:n_ref], codes[n_ref:]):  # two sides
-        out.append(np.bincount(rank[part[part >= 0]], minlength=k).astype(np.int64))
-    return out[0], out[1], n_ref, len(c)
-
-
-def infer_kind(values: Any) -> Kind:
-    """Numeric dtypes (not bool) are numeric; everything else is categorical."""
-    import pandas as pd
-
-    dtype = values.dtype if hasattr(values, "dtype") else np.asarray(values).dtype
-    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
-        return "categorical"
-    return "numeric"
-
-
-def _load(reference: Any, current: Any, column: str, kind: Kind) -> tuple[_Sides, int, int]:
-    """The column's non-null values per side, and each side's row count with nulls."""
-    if kind == "numeric":
-        ref, n_ref_all = _numeric_values(reference, column, "reference")
-        cur, n_cur_all = _numeric_values(current, column, "current")
-        std = float(np.std(ref)) if ref.size else 0.0
-        return _Sides(kind, ref=np.sort(ref), cur=np.sort(cur), ref_std=std), n_ref_all, n_cur_all
-    rc, cc, n_ref_all, n_cur_all = _categorical_counts(reference, current)
-    return _Sides(kind, ref_counts=rc, cur_counts=cc), n_ref_all, n_cur_all
-
-
-def _untested_note(sides: _Sides, column: str, skip_ids: bool) -> tuple[ColumnStatus, str] | None:
+def _untested_note(sides: drift_sides.Sides, column: str,
+                   skip_ids: bool) -> tuple[ColumnStatus, str] | None:
     """Why a column is not tested at all, if it is not: no values on a side, or an
     identifier (when `skip_ids`)."""
     n_ref, n_cur = sides.sizes()
@@ -354,10 +191,10 @@ def column_drift(
                                   or not (math.isfinite(threshold) and threshold > 0)):
         raise InputError(f"column {column!r}: drift threshold must be a number above 0, "
                          f"got {threshold!r}")
-    kind = kind or infer_kind(reference)
+    kind = kind or drift_sides.infer_kind(reference)
     if kind not in ("numeric", "categorical"):
         raise InputError(f"column {column!r}: kind must be numeric or categorical, got {kind!r}")
-    sides, n_ref_all, n_cur_all = _load(reference, current, column, kind)
+    sides, n_ref_all, n_cur_all = drift_sides.load(reference, current, column, kind)
     n_ref, n_cur = sides.sizes()
     null_p = (proportions_z(n_ref_all - n_ref, n_ref_all, n_cur_all - n_cur, n_cur_all)
               if n_ref_all and n_cur_all else None)
@@ -370,15 +207,16 @@ def column_drift(
     if untested is not None:
         return replace(base, status=untested[0], message=untested[1])
     chosen: DriftMethod = method or default_method(n_ref, n_cur, kind,
-                                                   _union_distinct(sides, 5))
+                                                   drift_sides.union_distinct(sides, 5))
     limit = DEFAULT_THRESHOLDS[chosen] if threshold is None else float(threshold)
-    score = _score(sides, chosen)
+    score = drift_sides.score(sides, chosen)
     if score is None:
-        levels = _value_counts(sides)[0].shape[0]
+        levels = drift_sides.value_counts(sides)[0].shape[0]
         return replace(base, method=chosen, threshold=limit, message=(
             f"{column}: {levels:,} levels and too few rows to compare them ({n_ref:,} "
             f"reference, {n_cur:,} current); not tested"))
-    drifted, message = _verdict(column, chosen, score, limit, _union_distinct(sides, 1) == 1)
+    constant = drift_sides.union_distinct(sides, 1) == 1
+    drifted, message = _verdict(column, chosen, score, limit, constant)
     return replace(base, method=chosen, score=float(score), threshold=limit, drifted=drifted,
                    status="warn" if drifted else "pass", message=message)
 
