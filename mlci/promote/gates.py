@@ -82,7 +82,7 @@ def evaluate(gates: list[str], out: Path, candidate: Candidate, *, allow_warn: b
     return report
 
 
-def _read_json(path: Path, gate: str) -> dict[str, Any]:
+def _read_document(path: Path, gate: str) -> dict[str, Any]:
     """The JSON object in a gate's document; a missing one says which step writes it."""
     if not path.is_file():
         raise InputError(f"{path}: missing: the `{gate}` gate reads the result document that "
@@ -93,7 +93,7 @@ def _read_json(path: Path, gate: str) -> dict[str, Any]:
 
 def load_result(path: Path, gate: str) -> dict[str, Any]:
     """A result document valid against schemas/result.schema.json, or exit 2 naming the field."""
-    doc = _read_json(path, gate)
+    doc = _read_document(path, gate)
     _validate(doc, schemas.RESULT, path)
     if doc["step"] != gate:
         raise InputError(f"{path}: step: {doc['step']!r}, expected {gate!r} (the `{gate}` gate "
@@ -218,9 +218,9 @@ def _verify_problems(out: Path, allow_warn: bool) -> list[str]:
 
 
 def _unsigned(what: str) -> str:
-    return (f"{what}, so any of its facts could have been edited; with --public-key the "
-            "lineage gate needs <out>/lineage.json signed by that key (`mlci lineage tag "
-            "--key`)")
+    return (f"{what}, so the commit and data IDs could have been written by anyone; with "
+            "--public-key the lineage gate needs <out>/lineage.json signed by that key (`mlci "
+            "lineage tag --key`)")
 
 
 def _lineage_from_file(path: Path, public_key: EllipticCurvePublicKey | None = None
@@ -266,7 +266,7 @@ def _lineage_from_run(candidate: Candidate, public_key: EllipticCurvePublicKey |
     tags = candidate.registry.run_tags(candidate.run_id) or {}
     if not any(key.startswith("mlci.lineage.") for key in tags):
         return None
-    unsigned = ([_unsigned("MLflow run tags carry no signature")]
+    unsigned = ([_unsigned("the run's mlci.lineage.* tags are not signed")]
                 if public_key is not None else [])
     return {"commit": tags.get("mlci.lineage.commit"),
             "dirty": tags.get("mlci.lineage.dirty") == "true",

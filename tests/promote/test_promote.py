@@ -214,9 +214,9 @@ def lineage_attack(lab: Lab, which: str, folder: Path, uri: str, digest: str,
     if which == "edited":
         record["git"]["commit"] = "e" * 40
     path.write_text(json.dumps(record))
-    return {"unsigned": "the lineage record is not signed, so any of its facts could have been "
-                        "edited; with --public-key the lineage gate needs <out>/lineage.json "
-                        "signed by that key (`mlci lineage tag --key`)",
+    return {"unsigned": "the lineage record is not signed, so the commit and data IDs could "
+                        "have been written by anyone; with --public-key the lineage gate needs "
+                        "<out>/lineage.json signed by that key (`mlci lineage tag --key`)",
             "stripped": "the lineage record is not signed",
             "other-key": "the record signature does not verify with the given public key",
             "edited": "git.commit was edited after signing: signed "}[which]
@@ -282,9 +282,9 @@ def test_lineage_from_run_tags_needs_no_key_and_fails_with_one(
     check = keyed.doc("promote")["checks"][0]
     assert (check["name"], check["status"]) == ("lineage", "fail")
     assert check["message"] == (
-        f"tags of run {run_id}: MLflow run tags carry no signature, so any of its facts could "
-        "have been edited; with --public-key the lineage gate needs <out>/lineage.json signed "
-        "by that key (`mlci lineage tag --key`)")
+        f"tags of run {run_id}: the run's mlci.lineage.* tags are not signed, so the commit and "
+        "data IDs could have been written by anyone; with --public-key the lineage gate needs "
+        "<out>/lineage.json signed by that key (`mlci lineage tag --key`)")
     assert lab.version_count() == 0
 
     plain = lab.promote("production", model=uri, require=("lineage",))
