@@ -10,7 +10,7 @@ caller's job, because only the caller can name the file and column at fault.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,7 +111,7 @@ def _compute(name: str, y_true: npt.ArrayLike, y_pred: npt.ArrayLike | None,
         codes_true = (truth == positive).astype(np.int64)
         codes_pred = (values == positive).astype(np.int64)
         return _LABEL_METRICS[name](_confusion(codes_true, codes_pred, 2), True)
-    codes_true, codes_pred, n_labels = _encode_labels(truth, values)
+    (codes_true, codes_pred), n_labels = encode_labels([truth, values])
     return _LABEL_METRICS[name](_confusion(codes_true, codes_pred, n_labels), False)
 
 
@@ -142,24 +142,24 @@ _MIXED_LABELS = (
 )
 
 
-def _encode_labels(
-    y_true: npt.NDArray[Any], y_pred: npt.NDArray[Any]
-) -> tuple[IntArray, IntArray, int]:
-    """Codes over the sorted union of labels, as scikit-learn's macro average uses.
+def encode_labels(arrays: Sequence[npt.NDArray[Any]],
+                  mixed: str = _MIXED_LABELS) -> tuple[list[IntArray], int]:
+    """Codes over the sorted union of labels, as scikit-learn's macro average uses, one
+    array of codes per input (the paired bootstrap encodes three: truth and two models).
 
     numpy would silently turn a mix of numbers and strings into strings (so 1 and
-    "1" would agree); scikit-learn refuses such a mix, and so do we.
+    "1" would agree); scikit-learn refuses such a mix, and so do we, with `mixed`.
     """
-    kinds = {y_true.dtype.kind, y_pred.dtype.kind}
+    kinds = {a.dtype.kind for a in arrays}
     if kinds & set("US") and kinds & set("biuf"):
-        raise InputError(_MIXED_LABELS)
+        raise InputError(mixed)
     try:
-        _, inverse = np.unique(np.concatenate([y_true, y_pred]), return_inverse=True)
+        _, inverse = np.unique(np.concatenate(arrays), return_inverse=True)
     except TypeError:  # object arrays holding both str and int cannot be sorted
-        raise InputError(_MIXED_LABELS) from None
+        raise InputError(mixed) from None
     codes = inverse.reshape(-1).astype(np.int64)
-    n = y_true.shape[0]
-    return codes[:n], codes[n:], int(codes.max()) + 1
+    n = arrays[0].shape[0]
+    return [codes[i * n:(i + 1) * n] for i in range(len(arrays))], int(codes.max()) + 1
 
 
 def _confusion(codes_true: IntArray, codes_pred: IntArray, n_labels: int) -> IntArray:
@@ -167,9 +167,10 @@ def _confusion(codes_true: IntArray, codes_pred: IntArray, n_labels: int) -> Int
     return flat.reshape(n_labels, n_labels).astype(np.int64)
 
 
-def _ratio(num: IntArray, den: IntArray) -> FloatArray:
-    """num / den, with 0 where den is 0: scikit-learn's default zero_division result."""
-    out = np.zeros(num.shape, dtype=np.float64)
+def ratio(num: npt.NDArray[Any], den: npt.NDArray[Any]) -> FloatArray:
+    """num / den, with 0 where den is 0: scikit-learn's default zero_division result
+    (here and in the bootstrap's vectorised metrics, which broadcast)."""
+    out = np.zeros(np.broadcast_shapes(num.shape, den.shape), dtype=np.float64)
     np.divide(num, den, out=out, where=den != 0)
     return out
 
@@ -191,15 +192,15 @@ def _balanced_accuracy(cm: IntArray, binary: bool) -> float:
 
 
 def _precision(cm: IntArray, binary: bool) -> float:
-    return _per_label(_ratio(np.diag(cm), cm.sum(axis=0)), binary)
+    return _per_label(ratio(np.diag(cm), cm.sum(axis=0)), binary)
 
 
 def _recall(cm: IntArray, binary: bool) -> float:
-    return _per_label(_ratio(np.diag(cm), cm.sum(axis=1)), binary)
+    return _per_label(ratio(np.diag(cm), cm.sum(axis=1)), binary)
 
 
 def _f1(cm: IntArray, binary: bool) -> float:
-    return _per_label(_ratio(2 * np.diag(cm), cm.sum(axis=0) + cm.sum(axis=1)), binary)
+    return _per_label(ratio(2 * np.diag(cm), cm.sum(axis=0) + cm.sum(axis=1)), binary)
 
 
 _LABEL_METRICS: dict[str, Callable[[IntArray, bool], float]] = {

@@ -18,15 +18,22 @@ def ordered(checks: list[Check]) -> list[Check]:
     return sorted(checks, key=lambda c: ORDER[c.status])
 
 
-def number(value: Any, signed: bool = False) -> str:
-    """A value for a table cell: 4 significant digits; blank when absent or not finite."""
+def number(value: Any, signed: bool = False, digits: int = 4) -> str:
+    """A value for a table cell or a check message: `digits` significant digits (4 in
+    tables, 3 in compare's margin messages), integers whole; blank when absent or not
+    finite. The one number format of every result, so a value reads alike everywhere."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return ""
     if isinstance(value, float) and not math.isfinite(value):
         return ""
     if isinstance(value, int):
         return f"{value:+d}" if signed else str(value)
-    return f"{value:+.4g}" if signed else f"{value:.4g}"
+    return f"{value:+.{digits}g}" if signed else f"{value:.{digits}g}"
+
+
+def percent(level: float, digits: int = 4) -> str:
+    """A confidence level as people write it: 0.95 → `95%`, 0.9875 → `98.75%`."""
+    return f"{level * 100:.{digits}g}%"
 
 
 def _cell(text: str) -> str:

@@ -13,6 +13,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from mlci.metrics import ratio
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -131,13 +133,6 @@ class Auc(Statistic):
         return out, mult[keep]
 
 
-def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
-    """num / den with 0 where den is 0 (scikit-learn's zero_division default)."""
-    out = np.zeros(np.broadcast_shapes(num.shape, den.shape))
-    np.divide(num, den, out=out, where=den != 0)
-    return out
-
-
 def _label_metric(name: str, diag: FloatArray, true_sum: FloatArray, pred_sum: FloatArray,
                   binary: bool) -> FloatArray:
     """Vectorised `mlci.metrics` label metrics from per-class counts, (resamples, classes):
@@ -147,13 +142,13 @@ def _label_metric(name: str, diag: FloatArray, true_sum: FloatArray, pred_sum: F
         return diag.sum(axis=1) / true_sum.sum(axis=1)
     if name == "balanced_accuracy":
         seen = true_sum > 0
-        return (_ratio(diag, true_sum) * seen).sum(axis=1) / seen.sum(axis=1)
+        return (ratio(diag, true_sum) * seen).sum(axis=1) / seen.sum(axis=1)
     if name == "precision":
-        per_label = _ratio(diag, pred_sum)
+        per_label = ratio(diag, pred_sum)
     elif name == "recall":
-        per_label = _ratio(diag, true_sum)
+        per_label = ratio(diag, true_sum)
     else:
-        per_label = _ratio(2.0 * diag, pred_sum + true_sum)
+        per_label = ratio(2.0 * diag, pred_sum + true_sum)
     if binary:
         return per_label[:, 1]
     # Macro over the labels the resample contains for this model, as scikit-learn

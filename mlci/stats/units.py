@@ -25,6 +25,7 @@ import numpy.typing as npt
 from scipy import sparse
 
 from mlci.errors import InputError
+from mlci.metrics import encode_labels
 from mlci.stats.kernels import (
     BoolArray,
     FloatArray,
@@ -110,17 +111,7 @@ def _encode_labels(arrays: Sequence[npt.NDArray[np.generic]], task: str,
                    positive: object) -> tuple[list[IntArray], int]:
     if task == "binary":
         return [(a == positive).astype(np.int64) for a in arrays], 2
-    kinds = {a.dtype.kind for a in arrays}
-    mixed = "labels mix strings and numbers; use one type for all labels"
-    if kinds & set("US") and kinds & set("biuf"):
-        raise InputError(mixed)
-    try:
-        _, inverse = np.unique(np.concatenate(arrays), return_inverse=True)
-    except TypeError:
-        raise InputError(mixed) from None
-    codes = inverse.reshape(-1).astype(np.int64)
-    n = arrays[0].shape[0]
-    return [codes[i * n:(i + 1) * n] for i in range(len(arrays))], int(codes.max()) + 1
+    return encode_labels(arrays, "labels mix strings and numbers; use one type for all labels")
 
 
 def _label_quantities(ct: IntArray, cc: IntArray, cb: IntArray,
