@@ -35,7 +35,8 @@ SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 VERSION_LINE = re.compile(r'^__version__ = "([^"]+)"$', re.MULTILINE)
 # Where a file defaults to the release's version: (path glob, pattern with one group).
 DEFAULTS = (
-    ("templates/*.yml", re.compile(r'^    mlci-version:\n      default: "([^"]*)"$', re.MULTILINE)),
+    ("templates/*.yml", re.compile(r'^    mlci-version:\n(?:      .*\n)*?      default: "([^"]*)"$',
+                                   re.MULTILINE)),
     ("setup/action.yml", re.compile(r'^  mlci-version:\n(?:    .*\n)*?    default: "([^"]*)"$',
                                     re.MULTILINE)),
     ("examples/.gitlab-ci.yml", re.compile(r'^    MLCI_INSTALL_VERSION: "([^"]*)"$',
