@@ -150,13 +150,14 @@ pip_install() {
 
 # Bytecode for what the steps import (about 2,000 modules, not the 70,000 of every
 # package), written now so that the venv the cache keeps has it: a job that
-# restores the venv then imports as fast as from a fully compiled one.
+# restores the venv then imports as fast as from a fully compiled one. A venv
+# that cannot import them is broken, whatever `mlci --version` said: it fails here.
 compile_what_steps_import() {
   env -u PYTHONDONTWRITEBYTECODE "$venv/bin/python" -c '
 import mlci.cli, numpy, pandas, scipy.stats, sklearn.linear_model, pyarrow.parquet
 import cryptography.hazmat.primitives.asymmetric.ec, jsonschema, requests, yaml
 import mlflow.pyfunc, mlflow.tracking, mlflow.artifacts, sqlalchemy, alembic
-' > /dev/null 2>&1 || true
+' > /dev/null 2> "$temp/mlci-setup-imports.log"
 }
 
 if [ "$mode" = plan ]; then
@@ -222,7 +223,12 @@ if [ "$status" -ne 0 ] || [ "$("$venv/bin/mlci" --version 2>/dev/null || true)" 
   echo "::error title=mlci setup::could not install mlci $version from $root (see the log above)"
   exit $(( status == 0 ? 1 : status ))
 fi
-compile_what_steps_import
+if ! compile_what_steps_import; then
+  rm -rf "$venv"
+  echo "::error title=mlci setup::mlci $version installed, but its venv cannot import what the steps use: $(tail -n 1 "$temp/mlci-setup-imports.log")"
+  exit 1
+fi
+rm -f "$temp/mlci-setup-imports.log"
 echo "$key" > "$stamp"
 echo "Installed mlci $version in ${SECONDS}s"
 add_path "$venv/bin"
