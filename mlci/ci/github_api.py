@@ -27,7 +27,17 @@ from typing import Any
 from urllib.parse import quote
 
 from mlci import __version__
-from mlci.ci.http import ApiError, Client, Upsert, list_of, next_link, object_with, upsert
+from mlci.ci.http import (
+    ApiError,
+    Client,
+    Upsert,
+    first_marked,
+    list_of,
+    member,
+    next_link,
+    object_with,
+    upsert,
+)
 
 API_VERSION = "2022-11-28"
 DEFAULT_API_URL = "https://api.github.com"
@@ -129,11 +139,9 @@ def find_comment(api: Client, repo: str, number: int, marker: str, mine: Author
         if url is None:
             return None
         response = api.request("GET", url, params=params, expect=COMMENTS)
-        for item in response.data:
-            body = item.get("body")
-            if (isinstance(body, str) and body.lstrip().startswith(marker)
-                    and mine.wrote(item.get("user"))):
-                return Comment(int(item["id"]), item.get("html_url"))
+        item = first_marked(response.data, marker, lambda i: mine.wrote(i.get("user")))
+        if item is not None:
+            return Comment(int(item["id"]), item.get("html_url"))
         url = next_link(response.header("link"))
         if url is not None and not api.owns(url):
             return None  # never send the token to another host
@@ -149,17 +157,11 @@ def upsert_comment(api: Client, repo: str, number: int, marker: str, body: str
     def update(existing: Comment) -> str | None:
         response = api.request("PATCH", f"{_repo_path(repo)}/issues/comments/{existing.id}",
                                body={"body": body})
-        return _html_url(response.data) or existing.url
+        return member(response.data, "html_url", str) or existing.url
 
     def create() -> str | None:
         response = api.request("POST", f"{_repo_path(repo)}/issues/{number}/comments",
                                body={"body": body}, retry_server_errors=False)
-        return _html_url(response.data)
+        return member(response.data, "html_url", str)
 
     return upsert(api, lambda: find_comment(api, repo, number, marker, mine), update, create)
-
-
-def _html_url(data: Any) -> str | None:
-    if isinstance(data, dict) and isinstance(data.get("html_url"), str):
-        return str(data["html_url"])
-    return None

@@ -21,7 +21,16 @@ from typing import Any
 from urllib.parse import quote
 
 from mlci import __version__
-from mlci.ci.http import Client, Upsert, list_of, next_link, object_with, upsert
+from mlci.ci.http import (
+    Client,
+    Upsert,
+    first_marked,
+    list_of,
+    member,
+    next_link,
+    object_with,
+    upsert,
+)
 
 MAX_PAGES = 100
 NOTES = list_of("notes", {"id": int})
@@ -73,11 +82,10 @@ def find_note(api: Client, project: str, iid: int, marker: str, mine: Author
         if url is None:
             return None
         response = api.request("GET", url, params=params, expect=NOTES)
-        for item in response.data:
-            body = item.get("body")
-            if (isinstance(body, str) and not item.get("system")
-                    and body.lstrip().startswith(marker) and mine.wrote(item)):
-                return Note(int(item["id"]))
+        item = first_marked(response.data, marker,
+                            lambda i: not i.get("system") and mine.wrote(i))
+        if item is not None:
+            return Note(int(item["id"]))
         link = next_link(response.header("link"))
         if link is not None:
             if not api.owns(link):
@@ -105,12 +113,6 @@ def upsert_note(api: Client, project: str, iid: int, marker: str, body: str
     def create() -> int | None:
         response = api.request("POST", _notes_path(project, iid), body={"body": body},
                                retry_server_errors=False)
-        return _note_id(response.data)
+        return member(response.data, "id", int)
 
     return upsert(api, lambda: find_note(api, project, iid, marker, mine), update, create)
-
-
-def _note_id(data: Any) -> int | None:
-    if isinstance(data, dict) and isinstance(data.get("id"), int):
-        return int(data["id"])
-    return None

@@ -318,6 +318,26 @@ def _kind(data: Any) -> str:
     return f"a JSON {type(data).__name__}"
 
 
+def member(data: Any, key: str, kind: type[Value]) -> Value | None:
+    """`data[key]` when the answer is an object holding a `kind` there, else None: what a
+    create or update answered is used when it is there and never trusted blindly."""
+    if isinstance(data, dict) and isinstance(data.get(key), kind):
+        value: Value = data[key]
+        return value
+    return None
+
+
+def first_marked(items: list[Any], marker: str, ours: Callable[[Any], bool]) -> Any:
+    """The first comment or note whose body starts with `marker` and that `ours` accepts
+    (written by the token's own identity): another user's copy of the marker is never
+    taken for ours."""
+    for item in items:
+        body = item.get("body")
+        if isinstance(body, str) and body.lstrip().startswith(marker) and ours(item):
+            return item
+    return None
+
+
 def next_link(link_header: str | None) -> str | None:
     """The `rel="next"` target of an RFC 8288 `Link` header (GitHub and GitLab both send it)."""
     if not link_header:
@@ -338,6 +358,7 @@ def next_link(link_header: str | None) -> str | None:
 
 Upsert = Literal["created", "updated"]
 Found = TypeVar("Found")
+Value = TypeVar("Value")
 Made = TypeVar("Made")
 
 
