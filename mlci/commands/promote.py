@@ -50,7 +50,7 @@ content, never its path.
         "warn].")
 @option("allow-warn", is_flag=True, help="Accept gates whose verdict is warn.")
 @option("public-key", metavar="PEM", help="Public key (a PEM file or PEM text) the signature "
-        "gate verifies with.")
+        "and lineage gates verify with; given, the lineage record must be signed by it.")
 @option("registry", metavar="URI", help="MLflow tracking/registry URI [default: registry.uri in "
         "the config, else $MLFLOW_TRACKING_URI, else the project's embedded registry "
         ".mlci/registry.db beside mlci.yml (or in the current folder)].")
