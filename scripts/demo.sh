@@ -57,18 +57,33 @@ step "promote to production through the gates $gates (mlci promote)"
 mlci promote --name breast-cancer --model model --alias production --require "$gates" \
   --public-key "$pub" --reason "demo round 1"
 
-step "round 2: retrain (C=0.5), run the same gates in next/.mlci, promote"
+step "round 2: retrain (C=0.5) and run the same gates in next/.mlci"
 python train.py --c 0.5 --out next
 mlci validate --predictions next/eval/predictions.csv --model next/model --out next/.mlci
+# Nearly the same predictions as round 1 on 171 rows: the intervals straddle the
+# margin, so compare says WARN (inconclusive) and says how many rows would settle it.
 mlci compare --candidate next/eval/predictions.csv --baseline eval/predictions.csv \
   --model next/model --seed 1 --out next/.mlci
 mlci lineage tag --data data/train.csv eval/holdout.csv --model next/model --signing-key "$key" \
   --out next/.mlci "${git_flag[@]}"
-mlci promote --name breast-cancer --model next/model --alias production --require "$gates" \
-  --public-key "$pub" --reason "demo round 2" --out next/.mlci
 
-step "the deploy of round 2 fails: roll back (mlci rollback), then the history (mlci history)"
-mlci rollback --name breast-cancer --alias production --reason "demo: deploy of round 2 failed" \
+step "the compare gate stops round 2: an inconclusive comparison is not a pass (exit 1)"
+status=0
+mlci promote --name breast-cancer --model next/model --alias production --require "$gates" \
+  --public-key "$pub" --reason "demo round 2" --out next/.mlci || status=$?
+if [ "$status" -ne 1 ]; then
+  echo "expected the gate to stop round 2 with exit 1, got $status" >&2
+  exit 1
+fi
+echo "(exit 1, as expected: production still serves round 1's model)"
+
+step "round 3: the team accepts the inconclusive comparison (--allow-warn) and promotes"
+mlci promote --name breast-cancer --model next/model --alias production --require "$gates" \
+  --public-key "$pub" --allow-warn --reason "demo round 3: accepted an inconclusive compare" \
+  --out next/.mlci
+
+step "the deploy of round 3 fails: roll back (mlci rollback), then the history (mlci history)"
+mlci rollback --name breast-cancer --alias production --reason "demo: deploy of round 3 failed" \
   --out next/.mlci
 mlci history --name breast-cancer --alias production
 
