@@ -4,7 +4,7 @@
     python bench/aa_simulation.py --quick    # fewer sizes and repetitions (under 1 min)
     python bench/aa_simulation.py --reps 10000 --row-reps 3000   # tighter simulated rates
 
-Every verdict below comes from mlci's own code (`paired_bootstrap`, `gate_for`,
+Every verdict below comes from mlci's own code (`paired_bootstrap`, `hypothesis_for`,
 `decide` / `decide_family`, the not-worse policy, default margins, 95 %). A "false
 fail at the margin" is a `fail` when the true delta sits exactly on the margin
 (−0.005 for bounded metrics, 1 % of the baseline for rmse and mae): the one-sided
@@ -39,10 +39,10 @@ from scipy.special import gammaln, ndtr, ndtri
 from scipy.stats import binom, norm
 
 try:
-    from mlci.stats import decide_family, gate_for, paired_bootstrap
+    from mlci.stats import decide_family, hypothesis_for, paired_bootstrap
 except ImportError:  # run from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from mlci.stats import decide_family, gate_for, paired_bootstrap
+    from mlci.stats import decide_family, hypothesis_for, paired_bootstrap
 from mlci.stats.decision import BOUNDED_MARGIN
 from mlci.stats.paired_proportions import scas_score
 
@@ -200,7 +200,7 @@ def verdict(est: object, true: float) -> Judged:
     from mlci.stats.estimate import DeltaEstimate
 
     assert isinstance(est, DeltaEstimate) and est.ci is not None
-    made = decide_family([gate_for(est)])[0]
+    made = decide_family([hypothesis_for(est)])[0]
     return made.status == "fail", est.ci[0] <= true <= est.ci[1], est.method
 
 
@@ -318,7 +318,7 @@ def family_rate(task: str, n: int, reps: int, drop: float, resamples: int,
             est = paired_bootstrap(["rmse", "mae"], y, task="regression",
                                    candidate_pred=y + e2, baseline_pred=y + e1,
                                    resamples=resamples, seed=rng)
-        made = decide_family([gate_for(e) for e in est.values()])
+        made = decide_family([hypothesis_for(e) for e in est.values()])
         fails += any(d.status == "fail" for d in made)
     return fails / reps
 

@@ -67,8 +67,9 @@ def run(config: Config, options: Options) -> Result:
         estimates = _unpaired(names, candidate, baseline, task)
     judged = {label: est for label, (est, _) in estimates.items()
               if not isinstance(est, Skipped)}
-    gates = [decision.gate_for(est, margins=settings.get("margin")) for est in judged.values()]
-    decisions = decision.decide_family(gates, policy=policy, confidence=confidence)  # type: ignore[arg-type]
+    hypotheses = [decision.hypothesis_for(est, margins=settings.get("margin"))
+                  for est in judged.values()]
+    decisions = decision.decide_family(hypotheses, policy=policy, confidence=confidence)  # type: ignore[arg-type]
     made = dict(zip(judged, decisions, strict=True))
     checks = [_skip_check(label, est, slice_) if isinstance(est, Skipped)
               else _check(label, est, slice_, made[label])

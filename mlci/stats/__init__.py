@@ -17,11 +17,11 @@ from mlci.stats.bootstrap import (
 )
 from mlci.stats.decision import (
     Decision,
-    Gate,
+    Hypothesis,
     decide,
     decide_family,
     default_margin,
-    gate_for,
+    hypothesis_for,
     margin_for,
     rows_to_settle,
 )
@@ -55,7 +55,7 @@ __all__ = [
     "Decision",
     "DeltaEstimate",
     "DriftOptions",
-    "Gate",
+    "Hypothesis",
     "PairedTestResult",
     "column_drift",
     "dataset_drift",
@@ -64,9 +64,9 @@ __all__ = [
     "default_margin",
     "delong",
     "drift_columns",
-    "gate_for",
     "holm",
     "holm_levels",
+    "hypothesis_for",
     "margin_for",
     "mcnemar_exact",
     "mcnemar_exact_counts",

@@ -92,8 +92,10 @@ class Decision:
 
 
 @dataclass(frozen=True)
-class Gate:
-    """One hypothesis: a metric (optionally in one slice), its direction and margin."""
+class Hypothesis:
+    """One hypothesis of the family Holm's correction runs over: a metric (optionally
+    in one slice), its direction and margin. (A "gate" is something else: a result
+    document `promote --require` needs.)"""
 
     estimate: DeltaEstimate
     higher_is_better: bool
@@ -121,24 +123,24 @@ def margin_for(metric: str, baseline: float, *, bounded: bool,
     return default_margin(baseline, bounded=bounded)
 
 
-def gate_for(estimate: DeltaEstimate, *, margins: Mapping[str, float] | None = None,
-             label: str = "") -> Gate:
+def hypothesis_for(estimate: DeltaEstimate, *, margins: Mapping[str, float] | None = None,
+                   label: str = "") -> Hypothesis:
     """Direction and default margin from `mlci.metrics.METRICS`."""
     spec = METRICS.get(estimate.metric)
     if spec is None:
         raise InputError(f"unknown metric {estimate.metric!r}")
     margin = margin_for(estimate.metric, estimate.baseline, bounded=spec.bounded,
                         overrides=margins)
-    return Gate(estimate, spec.higher_is_better, margin, label)
+    return Hypothesis(estimate, spec.higher_is_better, margin, label)
 
 
-def decide(gate: Gate, *, policy: Policy = "not-worse",
+def decide(hypothesis: Hypothesis, *, policy: Policy = "not-worse",
            confidence: float = DEFAULT_CONFIDENCE) -> Decision:
     """One metric alone: no multiplicity adjustment."""
-    return decide_family([gate], policy=policy, confidence=confidence)[0]
+    return decide_family([hypothesis], policy=policy, confidence=confidence)[0]
 
 
-def decide_family(gates: Sequence[Gate], *, policy: Policy = "not-worse",
+def decide_family(hypotheses: Sequence[Hypothesis], *, policy: Policy = "not-worse",
                   confidence: float = DEFAULT_CONFIDENCE) -> list[Decision]:
     """Verdicts for hypotheses judged together (all metrics × slices of one comparison),
     Holm-adjusted across the paired ones. Returned in the order given."""
@@ -146,26 +148,27 @@ def decide_family(gates: Sequence[Gate], *, policy: Policy = "not-worse",
         raise InputError(f"unknown policy {policy!r}; expected one of {', '.join(POLICIES)}")
     if not 0.0 < confidence < 1.0:
         raise InputError(f"confidence must be between 0 and 1, got {confidence}")
-    for gate in gates:
-        if not math.isfinite(gate.margin) or gate.margin < 0:
-            raise InputError(f"margin for {gate.label or gate.estimate.metric} must be a "
-                             f"non-negative number, got {gate.margin}")
+    for hypothesis in hypotheses:
+        if not math.isfinite(hypothesis.margin) or hypothesis.margin < 0:
+            name = hypothesis.label or hypothesis.estimate.metric
+            raise InputError(f"margin for {name} must be a non-negative number, "
+                             f"got {hypothesis.margin}")
 
-    thresholds = [_threshold(g, policy) for g in gates]
-    paired = [i for i, g in enumerate(gates) if g.estimate.distribution is not None]
+    thresholds = [_threshold(g, policy) for g in hypotheses]
+    paired = [i for i, g in enumerate(hypotheses) if g.estimate.distribution is not None]
     alpha = 1.0 - confidence
-    p_raw = np.array([_dist(gates[i]).p_value(thresholds[i]) for i in paired])
+    p_raw = np.array([_dist(hypotheses[i]).p_value(thresholds[i]) for i in paired])
     levels, _ = holm_levels(p_raw, alpha)
     p_adj = holm(p_raw)
     m = len(paired)
 
-    out: list[Decision | None] = [None] * len(gates)
+    out: list[Decision | None] = [None] * len(hypotheses)
     for j, i in enumerate(paired):
-        out[i] = _paired_decision(gates[i], policy, thresholds[i], 1.0 - float(levels[j]),
+        out[i] = _paired_decision(hypotheses[i], policy, thresholds[i], 1.0 - float(levels[j]),
                                   float(p_adj[j]), m)
-    for i, gate in enumerate(gates):
+    for i, hypothesis in enumerate(hypotheses):
         if out[i] is None:
-            out[i] = _unpaired_decision(gate, policy, thresholds[i])
+            out[i] = _unpaired_decision(hypothesis, policy, thresholds[i])
     return [d for d in out if d is not None]
 
 
@@ -190,24 +193,24 @@ def rows_to_settle(n: int, estimate: float, low: float, high: float, boundary: f
 # --- internals ------------------------------------------------------------------
 
 
-def _dist(gate: Gate) -> IntervalSource:
-    dist = gate.estimate.distribution
+def _dist(hypothesis: Hypothesis) -> IntervalSource:
+    dist = hypothesis.estimate.distribution
     assert dist is not None
     return dist
 
 
-def _threshold(gate: Gate, policy: Policy) -> float:
-    boundary = -gate.margin if policy == "not-worse" else gate.margin
-    return boundary if gate.higher_is_better else -boundary
+def _threshold(hypothesis: Hypothesis, policy: Policy) -> float:
+    boundary = -hypothesis.margin if policy == "not-worse" else hypothesis.margin
+    return boundary if hypothesis.higher_is_better else -boundary
 
 
-def _paired_decision(gate: Gate, policy: Policy, threshold: float, level: float,
+def _paired_decision(hypothesis: Hypothesis, policy: Policy, threshold: float, level: float,
                      p_adj: float, tests: int) -> Decision:
-    est = gate.estimate
+    est = hypothesis.estimate
     dist = est.distribution
     assert dist is not None
     low, high = dist.interval(level)
-    sign = 1.0 if gate.higher_is_better else -1.0
+    sign = 1.0 if hypothesis.higher_is_better else -1.0
     imp_low, imp_high = (low, high) if sign > 0 else (-high, -low)
     boundary = sign * threshold
     if imp_low > boundary:
@@ -219,8 +222,8 @@ def _paired_decision(gate: Gate, policy: Policy, threshold: float, level: float,
 
     holm_note = f", Holm-adjusted over {tests} tests" if tests > 1 else ""
     where = f"delta {_num(est.delta)} ({_pct(level)} CI {_num(low)}..{_num(high)}{holm_note})"
-    direction = "" if gate.higher_is_better else " (lower is better)"
-    name = f"{gate.label}: " if gate.label else ""
+    direction = "" if hypothesis.higher_is_better else " (lower is better)"
+    name = f"{hypothesis.label}: " if hypothesis.label else ""
     rows_needed = more_rows = None
     unshown = _not_significant(est, status, policy, level)
     if unshown:
@@ -241,7 +244,7 @@ def _paired_decision(gate: Gate, policy: Policy, threshold: float, level: float,
         message = (f"{name}{where} straddles the margin {_num(threshold)}{direction}: "
                    f"inconclusive; {tail}")
     else:
-        above = (status == "pass") == gate.higher_is_better
+        above = (status == "pass") == hypothesis.higher_is_better
         side = "above" if above else "below"
         meaning = _meaning(status, policy)
         message = f"{name}{where} is {side} the margin {_num(threshold)}{direction}: {meaning}"
@@ -272,15 +275,15 @@ def _meaning(status: Verdict, policy: Policy) -> str:
         "not better than the baseline by the margin"
 
 
-def _unpaired_decision(gate: Gate, policy: Policy, threshold: float) -> Decision:
-    est = gate.estimate
-    sign = 1.0 if gate.higher_is_better else -1.0
+def _unpaired_decision(hypothesis: Hypothesis, policy: Policy, threshold: float) -> Decision:
+    est = hypothesis.estimate
+    sign = 1.0 if hypothesis.higher_is_better else -1.0
     improvement, boundary = sign * est.delta, sign * threshold
     passed = improvement >= boundary if policy == "not-worse" else improvement > boundary
     status: Verdict = "pass" if passed else "fail"
-    above = passed == gate.higher_is_better
-    direction = "" if gate.higher_is_better else " (lower is better)"
-    name = f"{gate.label}: " if gate.label else ""
+    above = passed == hypothesis.higher_is_better
+    direction = "" if hypothesis.higher_is_better else " (lower is better)"
+    name = f"{hypothesis.label}: " if hypothesis.label else ""
     message = (f"{name}delta {_num(est.delta)} is {'above' if above else 'below'} the margin "
                f"{_num(threshold)}{direction}; unpaired baseline (point values only), "
                "so no interval: this compares two numbers, not evidence")

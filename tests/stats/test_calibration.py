@@ -12,7 +12,7 @@ import pytest
 from scipy.stats import binom, multinomial
 
 from mlci.stats.bootstrap import score_estimate
-from mlci.stats.decision import decide, decide_family, gate_for
+from mlci.stats.decision import decide, decide_family, hypothesis_for
 from mlci.stats.paired_proportions import scas_score
 
 Z95 = 1.959963984540054
@@ -38,7 +38,7 @@ def _fails(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.nda
 def test_the_weighed_rule_is_the_verdict_for_every_outcome() -> None:
     a, b, c, d = _all_outcomes(24)
     rule = _fails(a, b, c, d)
-    verdicts = np.array([decide(gate_for(score_estimate((int(w), int(x), int(y), int(z)),
+    verdicts = np.array([decide(hypothesis_for(score_estimate((int(w), int(x), int(y), int(z)),
                                                         0.95))).status == "fail"
                          for w, x, y, z in zip(a, b, c, d, strict=True)])
     assert np.array_equal(rule, verdicts)
@@ -83,13 +83,13 @@ def test_a_fail_never_sits_beside_a_mcnemar_p_that_finds_no_difference() -> None
     est = score_estimate((25, 1, 7, 7), 0.95)
     assert est.ci is not None and est.ci[1] < -0.005
     assert est.p_value == pytest.approx(0.0703125, abs=1e-12)
-    made = decide(gate_for(est))
+    made = decide(hypothesis_for(est))
     assert made.status == "warn"
     assert made.message == ("delta -0.15 (95% CI -0.306..-0.0057) is below the margin -0.005, "
                             "but McNemar's exact test does not show a difference "
                             "(p = 0.0703 ≥ 0.05): inconclusive")
-    assert decide(gate_for(score_estimate((24, 0, 8, 8), 0.95))).status == "fail"
-    better = decide(gate_for(score_estimate((7, 7, 1, 25), 0.95)), policy="better")
+    assert decide(hypothesis_for(score_estimate((24, 0, 8, 8), 0.95))).status == "fail"
+    better = decide(hypothesis_for(score_estimate((7, 7, 1, 25), 0.95)), policy="better")
     assert better.status == "warn" and "McNemar's exact test" in better.message
 
 
@@ -98,9 +98,9 @@ def test_in_a_family_the_guard_reads_holms_level() -> None:
     Holm's 97.5 %, its interval still ends below the margin but p ≥ 0.025: `warn`."""
     edge = score_estimate((10, 0, 6, 5), 0.95)
     assert edge.p_value == pytest.approx(0.03125, abs=1e-12)
-    assert decide(gate_for(edge)).status == "fail"
+    assert decide(hypothesis_for(edge)).status == "fail"
     unsure = score_estimate((20, 0, 0, 1), 0.95)
-    first, second = decide_family([gate_for(edge), gate_for(unsure)])
+    first, second = decide_family([hypothesis_for(edge), hypothesis_for(unsure)])
     assert (first.confidence, first.status) == (0.975, "warn")
     assert first.ci is not None and first.ci[1] < -0.005
     assert "(p = 0.0312 ≥ 0.025)" in first.message

@@ -15,11 +15,11 @@ from mlci.stats.bootstrap import (
     unpaired_estimate,
 )
 from mlci.stats.decision import (
-    Gate,
+    Hypothesis,
     decide,
     decide_family,
     default_margin,
-    gate_for,
+    hypothesis_for,
     margin_for,
     rows_to_settle,
 )
@@ -44,20 +44,20 @@ def test_default_margins() -> None:
         margin_for("rmse", 10.0, bounded=False, overrides={"rmse": -1})
 
 
-def test_gate_for_reads_direction_and_boundedness_from_metrics() -> None:
-    acc = gate_for(_estimate(0.0, 0.01))
+def test_hypothesis_for_reads_direction_and_boundedness_from_metrics() -> None:
+    acc = hypothesis_for(_estimate(0.0, 0.01))
     assert acc.higher_is_better and acc.margin == 0.005
-    rmse = gate_for(_estimate(0.0, 0.01, metric="rmse", baseline=20.0))
+    rmse = hypothesis_for(_estimate(0.0, 0.01, metric="rmse", baseline=20.0))
     assert not rmse.higher_is_better and rmse.margin == pytest.approx(0.2)
-    brier = gate_for(_estimate(0.0, 0.01, metric="brier", baseline=0.2))
+    brier = hypothesis_for(_estimate(0.0, 0.01, metric="brier", baseline=0.2))
     assert brier.margin == 0.005  # bounded, lower is better
-    assert gate_for(_estimate(0, 0.01), margins={"accuracy": 0.02}).margin == 0.02
+    assert hypothesis_for(_estimate(0, 0.01), margins={"accuracy": 0.02}).margin == 0.02
 
 
 @pytest.mark.parametrize(("center", "status"), [(0.002, "pass"), (-0.02, "fail"),
                                                 (-0.005, "warn")])
 def test_not_worse_higher_is_better(center: float, status: str) -> None:
-    d = decide(Gate(_estimate(center, 0.002), True, 0.005, "accuracy"))
+    d = decide(Hypothesis(_estimate(center, 0.002), True, 0.005, "accuracy"))
     assert d.status == status
     assert d.threshold == -0.005
     assert d.ci is not None and d.confidence == 0.95
@@ -73,7 +73,7 @@ def test_not_worse_higher_is_better(center: float, status: str) -> None:
                                                 (0.2, "warn")])
 def test_not_worse_lower_is_better(center: float, status: str) -> None:
     # rmse: margin 0.2 means the candidate may be up to 0.2 worse (higher)
-    d = decide(Gate(_estimate(center, 0.05, metric="rmse"), False, 0.2, "rmse"))
+    d = decide(Hypothesis(_estimate(center, 0.05, metric="rmse"), False, 0.2, "rmse"))
     assert d.status == status
     assert d.threshold == 0.2
     assert "lower is better" in d.message
@@ -82,13 +82,13 @@ def test_not_worse_lower_is_better(center: float, status: str) -> None:
 @pytest.mark.parametrize(("center", "status"), [(0.02, "pass"), (0.0, "fail"),
                                                 (0.005, "warn")])
 def test_better_policy(center: float, status: str) -> None:
-    d = decide(Gate(_estimate(center, 0.002), True, 0.005), policy="better")
+    d = decide(Hypothesis(_estimate(center, 0.002), True, 0.005), policy="better")
     assert d.status == status
     assert d.threshold == 0.005
 
 
 def test_warn_estimates_rows_to_settle() -> None:
-    d = decide(Gate(_estimate(0.0, 0.004, n=2000), True, 0.005))
+    d = decide(Hypothesis(_estimate(0.0, 0.004, n=2000), True, 0.005))
     assert d.status == "warn"
     assert d.rows_needed is not None and d.more_rows == d.rows_needed - 2000
     # se at n = 2000 is 0.004; 80 % power at the 95 % level needs (2.80 · se′)² ≤ gap²
@@ -96,7 +96,7 @@ def test_warn_estimates_rows_to_settle() -> None:
     assert d.rows_needed == pytest.approx(expected, rel=0.05)
     assert f"{d.more_rows:,} more rows" in d.message
     # a larger sample with the same estimate would (usually) settle it
-    settled = decide(Gate(_estimate(0.0, 0.004 * math.sqrt(2000 / d.rows_needed),
+    settled = decide(Hypothesis(_estimate(0.0, 0.004 * math.sqrt(2000 / d.rows_needed),
                                     n=d.rows_needed), True, 0.005))
     assert settled.status == "pass"
 
@@ -112,10 +112,10 @@ def test_holm_widens_intervals_and_keeps_them_consistent() -> None:
     # the second-smallest p at 0.05 / 2, where they stop being conclusive.
     estimates = [_estimate(0.0037, 0.004, seed=1), _estimate(0.0037, 0.004, seed=2),
                  _estimate(0.030, 0.004, seed=3)]
-    gates = [Gate(e, True, 0.005, f"m{i}") for i, e in enumerate(estimates)]
-    alone = [decide(g) for g in gates]
+    hypotheses = [Hypothesis(e, True, 0.005, f"m{i}") for i, e in enumerate(estimates)]
+    alone = [decide(g) for g in hypotheses]
     assert [d.status for d in alone] == ["pass", "pass", "pass"]
-    family = decide_family(gates)
+    family = decide_family(hypotheses)
     assert [d.status for d in family] == ["warn", "warn", "pass"]
     assert all(d.tests == 3 for d in family)
     for d in family:
@@ -128,21 +128,21 @@ def test_holm_widens_intervals_and_keeps_them_consistent() -> None:
 
 
 def test_unpaired_gates_say_so_and_stay_out_of_the_family() -> None:
-    gates = [Gate(unpaired_estimate("accuracy", 0.90, 0.902), True, 0.005),
-             Gate(_estimate(0.01, 0.002), True, 0.005)]
-    first, second = decide_family(gates)
+    hypotheses = [Hypothesis(unpaired_estimate("accuracy", 0.90, 0.902), True, 0.005),
+                  Hypothesis(_estimate(0.01, 0.002), True, 0.005)]
+    first, second = decide_family(hypotheses)
     assert first.status == "pass" and "unpaired" in first.message and first.ci is None
     assert second.tests == 1
-    worse = decide(Gate(unpaired_estimate("accuracy", 0.88, 0.90), True, 0.005))
+    worse = decide(Hypothesis(unpaired_estimate("accuracy", 0.88, 0.90), True, 0.005))
     assert worse.status == "fail"
 
 
 def test_bad_policy_and_confidence() -> None:
-    gate = Gate(_estimate(0.0, 0.01), True, 0.005)
+    hypothesis = Hypothesis(_estimate(0.0, 0.01), True, 0.005)
     with pytest.raises(InputError, match="unknown policy"):
-        decide(gate, policy="maybe")  # type: ignore[arg-type]
+        decide(hypothesis, policy="maybe")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="confidence"):
-        decide(gate, confidence=95)
+        decide(hypothesis, confidence=95)
 
 
 # --- A/A error rates (bench/aa_simulation.py is the full version) -----------------
@@ -164,7 +164,7 @@ def _fail_rate(cells: tuple[float, float, float, float], reps: int, n: int,
         pb = np.where(base_right, y, 1 - y)
         est = paired_bootstrap(["accuracy"], y, task="binary", candidate_pred=pc,
                                baseline_pred=pb, seed=rep)["accuracy"]
-        fails += decide(gate_for(est)).status == "fail"
+        fails += decide(hypothesis_for(est)).status == "fail"
     return fails / reps
 
 
@@ -187,9 +187,9 @@ def test_a_relative_margin_never_falls_below_the_absolute_one() -> None:
     assert default_margin(-0.2, bounded=False) == 0.005
     assert default_margin(0.5, bounded=False) == 0.005
     assert default_margin(0.6, bounded=False) == pytest.approx(0.006)
-    identical = gate_for(_estimate(0.0, 0.0, metric="mae", baseline=0.0))
+    identical = hypothesis_for(_estimate(0.0, 0.0, metric="mae", baseline=0.0))
     assert identical.margin == 0.005
     assert decide(identical).status == "pass"
-    slightly_worse = gate_for(_estimate(1e-6, 1e-7, metric="mae", baseline=0.0))
+    slightly_worse = hypothesis_for(_estimate(1e-6, 1e-7, metric="mae", baseline=0.0))
     assert decide(slightly_worse).status == "pass"
-    assert gate_for(_estimate(0.0, 0.001, metric="r2", baseline=0.0)).margin == 0.005
+    assert hypothesis_for(_estimate(0.0, 0.001, metric="r2", baseline=0.0)).margin == 0.005
