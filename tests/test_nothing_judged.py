@@ -49,9 +49,9 @@ def test_steps_that_do_not_require_checks_keep_skip() -> None:
 def all_skips(monkeypatch: pytest.MonkeyPatch, write_table: Any) -> None:
     """compare's own logic judges every whole-set metric or refuses the input; a result of
     only skips is stood in here to test what the CLI does with one."""
-    import mlci.compare
+    import mlci.compare.run
 
-    monkeypatch.setattr(mlci.compare, "run", lambda config, options: skipped("accuracy"))
+    monkeypatch.setattr(mlci.compare.run, "run", lambda context, options: skipped("accuracy"))
     write_table({"y_true": [0, 1], "y_pred": [0, 1]}, "c.csv")
     write_table({"y_true": [0, 1], "y_pred": [0, 1]}, "b.csv")
 

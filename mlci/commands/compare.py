@@ -86,24 +86,21 @@ def compare(**kwargs: Any) -> None:
     With --drift, test every column of two datasets for drift instead.
     Writes <out>/compare.json (or <out>/drift.json).
     """
+    from mlci import runner
+    from mlci.compare.options import DriftOptions, Options, ShadowOptions
+    from mlci.compare.run import run, run_drift, run_shadow
+
     # --allow-empty concerns the model comparison only; drift and shadow always judge
-    shared = judging(kwargs) if not (kwargs["shadow"] or kwargs["drift"]) else common(kwargs)
     if kwargs["shadow"]:
-        from mlci.canary.shadow import shadow_step
-
         _require(kwargs, "champion", "candidate", "data", mode="--shadow")
-        sys.exit(shadow_step(shared, champion=kwargs["champion"], candidate=kwargs["candidate"],
-                             data=kwargs["data"]))
+        sys.exit(runner.run("shadow", common(kwargs), run_shadow, ShadowOptions(
+            champion=kwargs["champion"], candidate=kwargs["candidate"], data=kwargs["data"])))
     if kwargs["drift"]:
-        from mlci.compare.step import drift_step
-
         _require(kwargs, "reference", "current", mode="--drift")
-        sys.exit(drift_step(shared, reference=kwargs["reference"], current=kwargs["current"]))
-    from mlci.compare import Options
-    from mlci.compare.step import compare_step
-
+        sys.exit(runner.run("drift", common(kwargs), run_drift, DriftOptions(
+            reference=kwargs["reference"], current=kwargs["current"])))
     _require(kwargs, "candidate", "baseline", mode="compare")
-    sys.exit(compare_step(shared, Options(
+    sys.exit(runner.run("compare", judging(kwargs), run, Options(
         candidate=kwargs["candidate"], baseline=kwargs["baseline"], data=kwargs["data"],
         policy=kwargs["policy"], resamples=kwargs["resamples"], seed=kwargs["seed"],
         model=kwargs["model"])))

@@ -7,39 +7,39 @@ missing values, a `missing:<column>` check (their share): a column that went fro
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from mlci.config import Config
+from mlci.compare.settings import DriftSettings
 from mlci.result import Check, Result
+from mlci.stats.drift import (
+    NULL_SHARE_ALPHA,
+    DatasetDrift,
+    DriftOptions,
+    dataset_drift,
+    missing_message,
+    parquet_drift,
+    select_columns,
+)
 from mlci.tables import FORMATS, file_digest, read_table
-
-if TYPE_CHECKING:
-    from mlci.stats.drift import DatasetDrift
 
 
 def _is_parquet(path: str) -> bool:
-    from pathlib import Path
-
     if not Path(path).is_file():
         read_table(path)  # raises the usual "file not found"
     return FORMATS.get(Path(path).suffix.lower()) == "parquet"
 
 
-def run(config: Config, *, reference: str, current: str) -> Result:
-    from mlci.stats.drift import DriftOptions, dataset_drift, parquet_drift, select_columns
-
-    settings = config.section("drift")
-    options = DriftOptions(method=settings.get("method"), methods=settings.get("methods", {}),
-                           thresholds=settings.get("thresholds", {}),
-                           share=settings.get("share", 0.5))
-    selection = {"columns": settings.get("columns"), "exclude": settings.get("exclude", ())}
+def drift(settings: DriftSettings, *, reference: str, current: str) -> Result:
+    options = DriftOptions(method=settings.method, methods=settings.methods,
+                           thresholds=settings.thresholds, share=settings.share)
     if all(_is_parquet(path) for path in (reference, current)):
         # one column at a time: a quarter of the memory of reading both tables whole
-        found = parquet_drift(reference, current, options=options, **selection)
+        found = parquet_drift(reference, current, columns=settings.columns,
+                              exclude=settings.exclude, options=options)
     else:
         ref, cur = read_table(reference), read_table(current)
         names = select_columns([str(c) for c in ref.columns], [str(c) for c in cur.columns],
-                               selection["columns"], selection["exclude"], (reference, current))
+                               settings.columns, settings.exclude, (reference, current))
         found = dataset_drift(ref, cur, columns=names, method=options.method,
                               methods=options.methods, thresholds=options.thresholds,
                               share=options.share)
@@ -51,8 +51,6 @@ def run(config: Config, *, reference: str, current: str) -> Result:
 
 def _checks(found: DatasetDrift) -> list[Check]:
     """The dataset verdict, then per column its values and, with nulls, their share."""
-    from mlci.stats.drift import NULL_SHARE_ALPHA, missing_message
-
     checks = [Check(name="dataset drift", status=found.status, message=found.message,
                     value=found.share, threshold=found.threshold,
                     extra={"columns_tested": found.n_tested, "columns_drifted": found.n_drifted,

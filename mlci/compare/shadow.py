@@ -8,102 +8,46 @@ the candidate's outputs are distributed differently (the per-column drift test o
 It writes `<out>/shadow.json`, a result document naming the candidate (URI and
 file digest), so `promote --require shadow` can gate the candidate on it.
 
-Defaults (config section `shadow:`): agreement below 0.90 fails; a candidate
-p95 latency more than 1.5 × the champion's fails; drifted outputs warn (a new
-model is *meant* to answer differently, the question is whether you expected it)."""
+Defaults (config section `shadow:`, `mlci.compare.settings`): agreement below 0.90
+fails; a candidate p95 latency more than 1.5 × the champion's fails; drifted outputs
+warn (a new model is *meant* to answer differently, the question is whether you
+expected it)."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlci import config as config_module
-from mlci.ci import Platform
-from mlci.config import Config
+from mlci.compare.options import ShadowOptions
+from mlci.compare.settings import ShadowSettings
+from mlci.config import Columns
 from mlci.errors import InputError, MlciError
-from mlci.options import Common
+from mlci.lineage.digest import model_digest
+from mlci.registry import model as registry_model
+from mlci.registry.model import LoadedModel, local_path
 from mlci.result import Check, Result, Status
-from mlci.runner import run_step
+from mlci.stats.drift import column_drift
+from mlci.tables import file_digest, read_table
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from mlci.registry.model import LoadedModel
-
-MIN_AGREEMENT = 0.90
-MAX_LATENCY_RATIO = 1.5
-CALLS = 100
 WARMUP_CALLS = 5
 PERCENTILES = (50, 95, 99)
 
 
-@dataclass(frozen=True)
-class ShadowSettings:
-    min_agreement: float | None = MIN_AGREEMENT
-    max_latency_ratio: float | None = MAX_LATENCY_RATIO
-    calls: int = CALLS
-    batch_size: int = 1
-    drift_method: str | None = None
-    drift_threshold: float | None = None
-
-
-def shadow_step(common: Common, *, champion: str, candidate: str, data: str) -> int:
-    def produce(platform: Platform) -> Result:
-        config = config_module.load(config_module.resolve_path(common.config))
-        return run(config, champion=champion, candidate=candidate, data=data)
-
-    return run_step("shadow", common, produce)
-
-
-def settings_of(config: Config) -> ShadowSettings:
-    raw = config.section("shadow")
-
-    def number(key: str, default: float | None, low: float, high: float | None) -> float | None:
-        value = raw.get(key, default)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low or (
-                high is not None and value > high):
-            limit = f"in [{low:g}, {high:g}]" if high is not None else f"≥ {low:g}"
-            raise _config_error(config, key, f"expected a number {limit} (or null to turn the "
-                                             f"check off), got {value!r}")
-        return float(value)
-
-    def whole(key: str, default: int) -> int:
-        value = raw.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise _config_error(config, key, f"expected a whole number ≥ 1, got {value!r}")
-        return value
-
-    return ShadowSettings(min_agreement=number("min_agreement", MIN_AGREEMENT, 0.0, 1.0),
-                          max_latency_ratio=number("max_latency_ratio", MAX_LATENCY_RATIO, 0.0,
-                                                   None),
-                          calls=whole("calls", CALLS), batch_size=whole("batch_size", 1),
-                          drift_method=raw.get("drift_method"),
-                          drift_threshold=number("drift_threshold", None, 0.0, None))
-
-
-def _config_error(config: Config, key: str, problem: str) -> InputError:
-    location = config.location("shadow", key)
-    where = f"{config.path}:{location.line}" if location else str(config.path)
-    return InputError(f"{where}: shadow.{key}: {problem}", file=config.path,
-                      line=location.line if location else None)
-
-
-def run(config: Config, *, champion: str, candidate: str, data: str) -> Result:
-    from mlci.registry import model as registry_model
-    from mlci.tables import file_digest, read_table
-
-    settings = settings_of(config)
+def shadow(settings: ShadowSettings, columns: Columns, task: str | None,
+           options: ShadowOptions) -> Result:
+    """`columns`: what the logged rows hold besides features; `task`: the config's, when
+    set (else guessed from the outputs)."""
+    champion, candidate, data = options.champion, options.candidate, options.data
     frame = read_table(data)
     old, new = registry_model.load(champion), registry_model.load(candidate)
-    columns = config.columns
     drop = [c for c in (columns.target, columns.id, columns.prediction, columns.score) if c]
     old_rows, new_rows = old.features(frame, drop), new.features(frame, drop)
     old_out = _predict(old, old_rows, "champion", len(frame))
     new_out = _predict(new, new_rows, "candidate", len(frame))
-    classification = _is_classification(config.task, old_out, new_out)
+    classification = _is_classification(task, old_out, new_out)
     checks = [_agreement(old_out, new_out, settings) if classification
               else _difference(old_out, new_out),
               _drift(old_out, new_out, classification, settings),
@@ -181,13 +125,11 @@ def _difference(old: np.ndarray, new: np.ndarray) -> Check:
 
 def _drift(old: np.ndarray, new: np.ndarray, classification: bool,
            settings: ShadowSettings) -> Check:
-    from mlci.stats.drift import column_drift
-
     if classification:
         old, new = old.astype(str), new.astype(str)
     found = column_drift(old, new, column="prediction",
                          kind="categorical" if classification else "numeric",
-                         method=settings.drift_method,  # type: ignore[arg-type]
+                         method=settings.drift_method,
                          threshold=settings.drift_threshold)
     return Check(name="output drift", status=found.status, column="prediction",
                  value=found.score, threshold=found.threshold,
@@ -231,9 +173,6 @@ def _latency(old: LoadedModel, old_rows: Any, new: LoadedModel, new_rows: Any,
 
 def _digest(uri: str) -> str | None:
     """The candidate's file digest, as `lineage tag --model` and `promote` compute it."""
-    from mlci.lineage.digest import model_digest
-    from mlci.registry.model import local_path
-
     try:
         return model_digest(local_path(uri))
     except (MlciError, OSError):

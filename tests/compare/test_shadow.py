@@ -1,6 +1,6 @@
 """Shadow comparison: champion and candidate MLflow models on the same logged rows.
 
-Called through `shadow_step`, the function `mlci compare --shadow` runs."""
+Called through `runner.run("shadow", …, run_shadow, …)`, as `mlci compare --shadow` runs it."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlci import schemas
-from mlci.canary.shadow import shadow_step
+from mlci import runner, schemas
+from mlci.compare.options import ShadowOptions
+from mlci.compare.run import run_shadow
 from mlci.options import Common
 
 Write = Callable[..., Path]
@@ -68,8 +69,8 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def shadow(workdir: Path, champion: str, candidate: str, data: str = "logged.csv") -> tuple[
         int, dict[str, Any]]:
-    code = shadow_step(Common(config=None, out=str(workdir / ".mlci"), debug=False),
-                       champion=champion, candidate=candidate, data=data)
+    code = runner.run("shadow", Common(config=None, out=str(workdir / ".mlci"), debug=False),
+                      run_shadow, ShadowOptions(champion=champion, candidate=candidate, data=data))
     path = workdir / ".mlci" / "shadow.json"
     return code, json.loads(path.read_text()) if path.exists() else {}
 
