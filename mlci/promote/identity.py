@@ -29,14 +29,19 @@ def run(environ: Mapping[str, str] | None = None) -> str | None:
 
 
 def job(environ: Mapping[str, str] | None = None) -> str | None:
-    """One job of that run, across its attempts: GitHub's job id (`GITHUB_JOB`; a
-    matrix's legs share it), GitLab's job name (a retry gets a new job ID, not name)."""
+    """One job of that run, across its attempts: GitHub's job id (`GITHUB_JOB`), GitLab's
+    job name (a retry gets a new job ID, not name). A GitHub matrix's legs share the job
+    id and no variable tells them apart, so a matrix that moves an alias sets
+    `MLCI_JOB_KEY` (e.g. `${{ matrix.weight }}`) in the job's env: without it, one leg
+    would take another's move for its own earlier attempt."""
     env = _env(environ)
     pipeline = run(env)
     if pipeline is None:
         return None
     name = env.get("GITHUB_JOB") if pipeline.startswith("github:") else env.get("CI_JOB_NAME")
-    return _join(pipeline + "/", name)
+    joined = _join(pipeline + "/", name)
+    key = env.get("MLCI_JOB_KEY", "").strip()
+    return f"{joined}#{key}" if joined and key else joined
 
 
 def _join(start: str, *parts: str | None) -> str | None:
