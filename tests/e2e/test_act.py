@@ -504,7 +504,8 @@ def test_project_workflow_runs_the_actions_from_the_working_tree(
     assert run.lines("|   token: none found (set GITHUB_TOKEN or MLCI_TOKEN): a real run "
                      "would fail")
     assert run.lines("| <!-- mlci-report:ci -->")
-    assert run.lines("| report: verdict=pass overall=pass report=examples/.mlci/report.md "
+    # overall warn: the second version was promoted on trust (no gate), as it says
+    assert run.lines("| report: verdict=pass overall=warn report=examples/.mlci/report.md "
                      "result=examples/.mlci/report.json comment=none")
 
 
