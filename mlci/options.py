@@ -26,7 +26,7 @@ def env_name(flag: str) -> str:
 
 def option(flag: str, *aliases: str, dest: str | None = None,
            **kwargs: Any) -> Callable[[F], F]:
-    """`--flag` (plus any `aliases`, e.g. DESIGN.md's short names), read also from MLCI_FLAG;
+    """`--flag` (plus any `aliases`, e.g. the original short names), read also from MLCI_FLAG;
     the value arrives as the keyword `dest` (default: the flag in snake_case)."""
     return click.option(f"--{flag}", *aliases, dest or flag.replace("-", "_"),
                         envvar=env_name(flag), show_envvar=True, **kwargs)
@@ -84,7 +84,7 @@ class Common:
 
 
 def common_options(func: F) -> F:
-    """--config, --out and --debug, on every step (DESIGN.md)."""
+    """--config, --out and --debug, on every step (docs/architecture.md)."""
     decorators = [
         option("config", type=click.Path(dir_okay=False), metavar="FILE",
                help="Config file [default: mlci.yml or mlci.yaml when present]."),

@@ -14,7 +14,7 @@ same read, which is what lets the protocol compare them.
 The history is bounded (`HISTORY_LIMIT` entries per alias; older ones are
 deleted after each append) so a long-lived model does not carry thousands of
 tags. The JSON form printed by `mlci history --format json` is fixed in
-DESIGN.md: exactly the eight public fields, oldest first."""
+docs/promotion.md: exactly the eight public fields, oldest first."""
 
 from __future__ import annotations
 
