@@ -92,11 +92,20 @@ def test_mlci_lines_parse(block: Block) -> None:
             pytest.fail(f"{block.id}: `{line}`: {exc.format_message()}")
 
 
+# what examples/train.py and the demo write (the repository's .gitignore)
+GENERATED = ("model", "eval", "data", "next", "mlruns", ".mlci")
+
+
 @pytest.fixture(scope="session")
 def example_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The user project of examples/, committed, as after `git clone`."""
+    """The user project of examples/ as after `git clone` and `python train.py`: what
+    train.py writes (and .gitignore keeps out of the repository) is made here, never
+    taken from the working tree, so the snippets see what a new user sees."""
     project = tmp_path_factory.mktemp("examples") / "project"
-    shutil.copytree(ROOT / "examples", project)
+    shutil.copytree(ROOT / "examples", project,
+                    ignore=shutil.ignore_patterns(*GENERATED, "__pycache__"))
+    subprocess.run([str(VENV_BIN / "python"), "train.py"], cwd=project, check=True,
+                   capture_output=True)
     for cmd in (["init", "-q", "-b", "main"], ["add", "-A"],
                 ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "x"]):
         subprocess.run(["git", *cmd], cwd=project, check=True, capture_output=True)
