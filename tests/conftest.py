@@ -22,7 +22,15 @@ REPO = Path(__file__).resolve().parent.parent
 # fast loop; the README's test command runs everything.
 SLOW_FIXTURES = frozenset({"sqlite_server", "postgres_server", "fragile_server", "race_server",
                            "prometheus", "lab"})
-SLOW_FILES = frozenset({"test_actions_lint.py"})
+SLOW_FILES = frozenset({
+    "test_actions_lint.py",
+    # real git clones, child processes measured for memory, MLflow model logging,
+    # embedded registries created and killed, docs snippets run in a trained project
+    "test_git_refs.py", "test_hostile_inputs.py", "test_redact.py", "test_shadow.py",
+    "test_content.py", "test_faults.py", "test_snippets.py", "test_out_folder.py",
+    "test_lineage_mlflow.py", "test_validate_model.py", "test_post_github.py",
+    "test_post_gitlab.py",
+})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
