@@ -29,8 +29,7 @@ Opts = TypeVar("Opts")
 SERVICE_ERROR = "service_error"
 
 
-def run_step(step: str, common: Common, produce: Callable[[Platform], Result],
-             outputs: Callable[[Result], dict[str, str]] | None = None, *,
+def run_step(step: str, common: Common, produce: Callable[[Platform], Result], *,
              make_out: bool = True) -> int:
     platform = detect()
     started = time.perf_counter()
@@ -43,8 +42,7 @@ def run_step(step: str, common: Common, produce: Callable[[Platform], Result],
     if isinstance(result, int):
         return result
     result.duration_s = time.perf_counter() - started
-    return finish(result, common, platform,
-                  {**result.outputs, **(outputs(result) if outputs else {})})
+    return finish(result, common, platform)
 
 
 @dataclass(frozen=True)
@@ -184,8 +182,7 @@ def _why(exc: OSError, path: Path) -> str:
     return exc.strerror or type(exc).__name__
 
 
-def finish(result: Result, common: Common, platform: Platform,
-           extra_outputs: dict[str, str]) -> int:
+def finish(result: Result, common: Common, platform: Platform) -> int:
     redact.result(result)  # everything below is made from it
     out = Path(common.out)
     written = attempt(f"mlci {result.step}", platform, common.debug, lambda: _write(result, out))
@@ -193,7 +190,7 @@ def finish(result: Result, common: Common, platform: Platform,
         return written
     path, junit_path, markdown = written
     platform.set_outputs(result.step, {"verdict": result.verdict, "result-path": str(path),
-                                       "junit-path": str(junit_path), **extra_outputs}, out)
+                                       "junit-path": str(junit_path), **result.outputs}, out)
     if not result.wrote_page:
         platform.write_summary(markdown)
     for check in result.checks:
