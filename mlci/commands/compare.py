@@ -90,14 +90,15 @@ def compare(**kwargs: Any) -> None:
     from mlci.compare.options import DriftOptions, Options, ShadowOptions
     from mlci.compare.run import run, run_drift, run_shadow
 
-    # --allow-empty concerns the model comparison only; drift and shadow always judge
+    # --allow-empty: a model comparison or a drift run that judged nothing (no column
+    # could be tested) is exit 2 without it; shadow always judges its two models
     if kwargs["shadow"]:
         _require(kwargs, "champion", "candidate", "data", mode="--shadow")
         sys.exit(runner.run("shadow", common(kwargs), run_shadow, ShadowOptions(
             champion=kwargs["champion"], candidate=kwargs["candidate"], data=kwargs["data"])))
     if kwargs["drift"]:
         _require(kwargs, "reference", "current", mode="--drift")
-        sys.exit(runner.run("drift", common(kwargs), run_drift, DriftOptions(
+        sys.exit(runner.run("drift", judging(kwargs), run_drift, DriftOptions(
             reference=kwargs["reference"], current=kwargs["current"])))
     _require(kwargs, "candidate", "baseline", mode="compare")
     sys.exit(runner.run("compare", judging(kwargs), run, Options(

@@ -81,3 +81,21 @@ def test_an_id_column_can_be_tested_when_asked(write_config: Callable[..., Path]
     check = {c["name"]: c for c in run.doc("drift")["checks"]}["drift:order_id"]
     # two samples of unique IDs share nothing: PSI sees a complete change
     assert (check["method"], check["status"], run.exit_code) == ("psi", "warn", 1)
+
+
+def test_a_drift_run_that_tests_no_column_is_not_a_pass(write_config: Callable[..., Path],
+                                                        write_table: Callable[..., Path],
+                                                        mlci: Any) -> None:
+    """Every column excluded (or untestable): nothing was judged, so exit 2 and no
+    document, unless --allow-empty says that is what the user wants."""
+    write_config("version: 1\ndrift:\n  exclude: [a, b]\n")
+    write_table({"a": [1, 3], "b": [2, 4]}, "ref.csv")
+    write_table({"a": [1, 3], "b": [2, 4]}, "cur.csv")
+    run = mlci("compare", "--drift", "--reference", "ref.csv", "--current", "cur.csv")
+    assert run.exit_code == 2
+    assert "nothing to check: every check was skipped (dataset drift: no column could be " \
+        "tested for drift)" in run.stderr
+    assert not (run.out / "drift.json").exists()
+    allowed = mlci("compare", "--drift", "--reference", "ref.csv", "--current", "cur.csv",
+                   "--allow-empty")
+    assert allowed.exit_code == 0 and allowed.doc("drift")["verdict"] == "skip"
