@@ -185,12 +185,12 @@ def test_result_documents_summaries_outputs_and_annotations_are_masked(
         Check("alias", "fail", f"registry http://a:{PASSWORD}@r/ refused; token glpat-abcdefghij",
               extra={"registry": f"http://a:{PASSWORD}@r/"})],
         summary=f"could not reach http://a:{PASSWORD}@r/",
-        subject={"model": f"https://u:{PASSWORD}@store/m"})
+        subject={"model": f"https://u:{PASSWORD}@store/m"},
+        outputs={"registry": f"http://a:{PASSWORD}@r/"})
     platform = GitHub({"GITHUB_OUTPUT": str(tmp_path / "output"),
                        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")})
     out = tmp_path / "out"
-    code = finish(result, Common(config=None, out=str(out), debug=False), platform,
-                  {"registry": f"http://a:{PASSWORD}@r/"})
+    code = finish(result, Common(config=None, out=str(out), debug=False), platform)
     printed = capsys.readouterr().out
     assert code == 1
     written = everything_written(tmp_path)
